@@ -26,7 +26,7 @@ def _as_float64(x: Any) -> Tensor:
         data = x.data
     else:
         data = np.asarray(x, dtype=np.float64)
-    t = Tensor._wrap(backend.get_array_module(data).array(data, dtype=np.float64))
+    t = Tensor._wrap(backend.get_array_module(data).array(data, dtype=np.float64, order="C"))  # reshape(-1) must be a view
     t.requires_grad = True
     return t
 

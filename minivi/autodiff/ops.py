@@ -464,7 +464,7 @@ defvjp(expm1, lambda g, ans, x: g * (ans + 1.0))
 defvjp(sqrt, lambda g, ans, x: g / (ans * 2.0))                           # (√x)' = 1/(2√x)
 defvjp(abs, lambda g, ans, x: g * _mask(_xp(x.data).sign(x.data), x))
 defvjp(tanh, lambda g, ans, x: g * (1.0 - ans * ans))                     # tanh' = 1 - tanh²
-defvjp(sigmoid, lambda g, ans, x: g * ans * (1.0 - ans))                  # σ' = σ(1-σ)
+defvjp(sigmoid, lambda g, ans, x: g * ans * sigmoid(-x))  # σ' = σ(x)σ(-x) = σ(1-σ), accurate in both tails
 defvjp(softplus, lambda g, ans, x: g * sigmoid(x))                        # softplus' = σ
 defvjp(relu, lambda g, ans, x: g * _mask(x.data > 0, x))
 defvjp(sin, lambda g, ans, x: g * cos(x))
@@ -557,8 +557,9 @@ def _reduced_shape(shape, axis):
 
 
 _logsumexp_p = primitive(_logsumexp, "logsumexp")
+# ∂ logsumexp(x) / ∂x = softmax(x) (computed from x - max(x), as accurate as the forward pass)
 defvjp(_logsumexp_p, lambda g, ans, x, axis=None, keepdims=False:
-       _expand(g, x, axis, keepdims) * exp(x - _expand(ans, x, axis, keepdims)))  # ∂/∂x = softmax(x)
+       _expand(g, x, axis, keepdims) * _softmax_p(x, axis=_norm_axis(axis, x.ndim)))
 
 
 def logsumexp(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
