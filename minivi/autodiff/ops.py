@@ -464,7 +464,7 @@ defvjp(expm1, lambda g, ans, x: g * (ans + 1.0))
 defvjp(sqrt, lambda g, ans, x: g / (ans * 2.0))                           # (√x)' = 1/(2√x)
 defvjp(abs, lambda g, ans, x: g * _mask(_xp(x.data).sign(x.data), x))
 defvjp(tanh, lambda g, ans, x: g * (1.0 - ans * ans))                     # tanh' = 1 - tanh²
-defvjp(sigmoid, lambda g, ans, x: g * ans * sigmoid(-x))  # σ' = σ(x)σ(-x) = σ(1-σ), accurate in both tails
+defvjp(sigmoid, lambda g, ans, x: g * ans * sigmoid(-x))                 # σ' = σ(x)σ(-x) = σ(1-σ), accurate in both tails
 defvjp(softplus, lambda g, ans, x: g * sigmoid(x))                        # softplus' = σ
 defvjp(relu, lambda g, ans, x: g * _mask(x.data > 0, x))
 defvjp(sin, lambda g, ans, x: g * cos(x))
