@@ -1,0 +1,359 @@
+"""Public checks for chapter 01 (automatic differentiation).
+
+Each check receives the learner's plain-NumPy function and compares it with central finite
+differences (or a known answer) on seeded float64 inputs of several shapes. 15 points in all.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..registry import CheckFailed, register
+from . import as_array, assert_close, assert_shape, call, numerical_grad, relative_error, rng, unpack
+
+# ----------------------------------------------------------------------------------------------
+# VJPs
+
+
+@register(
+    "01.vjp_mul",
+    points=1,
+    hint="For c = a * b (elementwise), dc/da = b: multiply the upstream gradient g by the *other* "
+    "input, elementwise (and likewise for b).",
+)
+def _check_vjp_mul(vjp_mul):
+    r = rng(101)
+    for shape in [(3,), (2, 3), (4, 1, 2), ()]:
+        a, b, g = (np.asarray(r.standard_normal(shape)) for _ in range(3))
+        context = f"for a, b, g of shape {shape}"
+        out = call(vjp_mul, g, a, b, name="vjp_mul", arg_names=("g", "a", "b"))
+        ga, gb = unpack(out, ("ga", "gb"), "vjp_mul(g, a, b)")
+        expected_ga = numerical_grad(lambda a_: np.sum(g * (a_ * b)), a)
+        expected_gb = numerical_grad(lambda b_: np.sum(g * (a * b_)), b)
+        assert_close(ga, expected_ga, "ga (the gradient for a)", context)
+        assert_close(gb, expected_gb, "gb (the gradient for b)", context)
+
+
+@register(
+    "01.vjp_matmul",
+    points=2,
+    hint="Let the shapes guide you: g is (m, n), A is (m, k), B is (k, n). gA must be (m, k) and "
+    "gB must be (k, n); there is one way to build each from g and the *other* matrix (transposed).",
+)
+def _check_vjp_matmul(vjp_matmul):
+    r = rng(102)
+    for m, k, n in [(2, 3, 4), (1, 5, 1), (4, 1, 3), (3, 3, 3)]:
+        A, B, g = r.standard_normal((m, k)), r.standard_normal((k, n)), r.standard_normal((m, n))
+        context = f"for A of shape {A.shape}, B of shape {B.shape}"
+        out = call(vjp_matmul, g, A, B, name="vjp_matmul", arg_names=("g", "A", "B"))
+        gA, gB = unpack(out, ("gA", "gB"), "vjp_matmul(g, A, B)")
+        assert_close(gA, numerical_grad(lambda A_: np.sum(g * (A_ @ B)), A), "gA (the gradient for A)", context)
+        assert_close(gB, numerical_grad(lambda B_: np.sum(g * (A @ B_)), B), "gB (the gradient for B)", context)
+
+
+@register(
+    "01.vjp_exp",
+    points=1,
+    hint="d exp(x)/dx = exp(x), and the forward pass already computed that: it is y. "
+    "Multiply the upstream gradient by y; do not call np.exp again.",
+)
+def _check_vjp_exp(vjp_exp):
+    r = rng(103)
+    for shape in [(4,), (2, 3), ()]:
+        x = np.asarray(r.uniform(-2.0, 2.0, shape))
+        y, g = np.exp(x), np.asarray(r.standard_normal(shape))
+        context = f"for x of shape {shape}"
+        gx = call(vjp_exp, g, x, y, name="vjp_exp", arg_names=("g", "x", "y"))
+        assert_close(gx, numerical_grad(lambda x_: np.sum(g * np.exp(x_)), x), "gx", context)
+    # The point of passing y: the backward pass reuses the forward result instead of recomputing it.
+    x = r.uniform(-2.0, 2.0, (3,))
+    y, g = np.exp(x), r.standard_normal((3,))
+    gx = as_array(call(vjp_exp, g, np.full_like(x, np.nan), y, name="vjp_exp", arg_names=("g", "x", "y")), "gx")
+    if not np.all(np.isfinite(gx)):
+        raise CheckFailed(
+            "vjp_exp should compute gx from g and y = exp(x) only: called with a valid y but x filled "
+            "with NaN, your gx contained NaN, so it recomputes exp(x) (the forward pass already did)"
+        )
+
+
+@register(
+    "01.vjp_sum",
+    points=2,
+    hint="Each x[i] enters the sum once, so gx[i] = g[the output entry x[i] was summed into]. If "
+    "keepdims=False, first put the summed axis back (np.expand_dims; for axis=None g is a scalar), "
+    "then broadcast to x.shape (np.broadcast_to).",
+)
+def _check_vjp_sum(vjp_sum):
+    r = rng(104)
+    cases = [
+        ((3, 4), None, False), ((3, 4), None, True), ((3, 4), 0, False), ((3, 4), 1, True),
+        ((2, 3, 4), 1, False), ((2, 3, 4), -1, False), ((2, 3, 4), -2, True), ((5,), 0, False),
+    ]
+    for shape, axis, keepdims in cases:
+        x = r.standard_normal(shape)
+        g = np.asarray(r.standard_normal(np.shape(x.sum(axis=axis, keepdims=keepdims))))
+        context = f"for x of shape {shape}, axis={axis}, keepdims={keepdims}"
+        gx = as_array(call(vjp_sum, g, x, axis, keepdims, name="vjp_sum", arg_names=("g", "x")), "gx")
+        assert_shape(gx, x.shape, "gx", context)
+        expected = numerical_grad(lambda x_: np.sum(g * x_.sum(axis=axis, keepdims=keepdims)), x)
+        assert_close(gx, expected, "gx", context)
+
+
+@register(
+    "01.unbroadcast",
+    points=2,
+    hint="Broadcasting copies values, so the gradient adds up over the copies: sum g over the leading "
+    "axes broadcasting added (g.ndim - len(shape) of them), then over every axis where shape has "
+    "size 1 but g does not, with keepdims=True.",
+)
+def _check_unbroadcast(unbroadcast):
+    r = rng(105)
+    cases = [
+        ((10, 3), (10, 1)), ((4, 3), (3,)), ((2, 3), ()), ((5, 4), (1, 4)), ((2, 3, 4), (3, 1)),
+        ((3,), (3,)), ((6, 2, 5), (2, 1)), ((3, 4), (1, 1)), ((2, 1, 3), (2, 1, 3)),
+    ]
+    for g_shape, shape in cases:
+        g = r.standard_normal(g_shape)
+        context = f"for g of shape {g_shape} and shape={shape}"
+        out = as_array(call(unbroadcast, g, shape, name="unbroadcast", arg_names=("g",)), "unbroadcast(g, shape)")
+        assert_shape(out, shape, "unbroadcast(g, shape)", context)
+        x0 = np.asarray(r.standard_normal(shape))
+        expected = numerical_grad(lambda x_: np.sum(g * np.broadcast_to(x_, g_shape)), x0)
+        assert_close(out, expected, "unbroadcast(g, shape)", context)
+
+
+# ----------------------------------------------------------------------------------------------
+# Topological order
+
+
+class _Node:
+    """The minimal node the check builds graphs from: only ``.parents`` (and a name for messages)."""
+
+    __slots__ = ("name", "parents")
+
+    def __init__(self, name, parents=()):
+        self.name = name
+        self.parents = tuple(parents)
+
+    def __repr__(self):
+        return f"Node({self.name!r})"
+
+
+def _reachable(root):
+    seen, stack, out = set(), [root], []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append(node)
+        stack.extend(node.parents)
+    return out
+
+
+def _validate_order(order, root, description, show=True):
+    if order is None:
+        raise CheckFailed(f"topological_order returned None {description}: did you forget to `return`?")
+    try:
+        order = list(order)
+    except TypeError:
+        raise CheckFailed(f"topological_order should return a list, got {type(order).__name__} {description}")
+    shown = f" (your order: {order})" if show and len(order) <= 12 else ""
+    nodes = _reachable(root)
+    ids = {id(n) for n in nodes}
+    position = {}
+    for i, node in enumerate(order):
+        if id(node) not in ids:
+            raise CheckFailed(f"{description}: your list contains {node!r}, which is not a node of the graph{shown}")
+        if id(node) in position:
+            count = sum(1 for n in order if n is node)
+            raise CheckFailed(f"{description}: {node!r} appears {count} times; each node must appear once{shown}")
+        position[id(node)] = i
+    missing = [n for n in nodes if id(n) not in position]
+    if missing:
+        raise CheckFailed(f"{description}: {missing[0]!r} is missing ({len(missing)} node(s) missing){shown}")
+    for node in nodes:
+        for parent in node.parents:
+            if position[id(parent)] > position[id(node)]:
+                raise CheckFailed(
+                    f"{description}: {node!r} comes before its parent {parent!r}; every node must come "
+                    f"after all its parents{shown}"
+                )
+
+
+def _frame_depth() -> int:
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
+
+
+@register(
+    "01.topological_order",
+    points=3,
+    hint="Keep a set of visited nodes so a reused node is handled once, and replace recursion by an "
+    "explicit stack (a list) of nodes still to process; append a node to the order only after all "
+    "its parents have been appended.",
+)
+def _check_topological_order(topological_order):
+    if not callable(topological_order):
+        raise CheckFailed(f"expected your function topological_order, got {type(topological_order).__name__}")
+    N = _Node
+    single = N("x")
+    _validate_order(topological_order(single), single, "for a single node x")
+
+    a = N("a"); b = N("b", [a]); c = N("c", [b])  # noqa: E702
+    _validate_order(topological_order(c), c, "for the chain a -> b -> c")
+
+    a = N("a"); sq = N("a*a", [a, a])  # noqa: E702
+    _validate_order(topological_order(sq), sq, "for a node that uses the same parent twice (a*a)")
+
+    a = N("a"); b = N("b", [a]); c = N("c", [a]); d = N("d", [b, c])  # noqa: E702
+    _validate_order(topological_order(d), d, "for the diamond a -> b, a -> c, (b, c) -> d")
+
+    # A ladder of diamonds: naive recursion visits 2**levels paths and repeats nodes.
+    node = N("x0")
+    for i in range(1, 13):
+        left, right = N(f"l{i}", [node]), N(f"r{i}", [node])
+        node = N(f"x{i}", [left, right])
+    _validate_order(topological_order(node), node, "for a ladder of 12 diamonds", show=False)
+
+    # A random DAG with reuse.
+    r = rng(106)
+    nodes = [N("n0"), N("n1")]
+    for i in range(2, 200):
+        k = int(r.integers(1, 4))
+        nodes.append(N(f"n{i}", [nodes[int(j)] for j in r.integers(0, i, size=k)]))
+    has_child = {id(p) for n in nodes for p in n.parents}
+    root = N("root", [n for n in nodes if id(n) not in has_child])
+    _validate_order(topological_order(root), root, "for a random 200-node graph with reused nodes", show=False)
+
+    # A 10,000-node chain, with the recursion limit just above the current depth so that
+    # recursive solutions fail here even where a learner raised sys.getrecursionlimit().
+    chain = [N("c0")]
+    for i in range(1, 10_000):
+        chain.append(N(f"c{i}", [chain[-1]]))
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_frame_depth() + 250)
+    try:
+        order = topological_order(chain[-1])
+    except RecursionError:
+        raise CheckFailed(
+            "for a chain of 10,000 nodes your function hit RecursionError: Python limits recursion "
+            "depth, so use an explicit stack (a list) instead of recursion"
+        ) from None
+    finally:
+        sys.setrecursionlimit(old_limit)
+    _validate_order(order, chain[-1], "for a chain of 10,000 nodes", show=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Numerical gradients and gradcheck
+
+
+def _f_sin(x):
+    return float(np.sum(np.sin(x) * x**2))
+
+
+def _grad_sin(x):
+    return np.cos(x) * x**2 + 2 * x * np.sin(x)
+
+
+@register(
+    "01.numerical_gradient",
+    points=2,
+    hint="For each index i (np.ndindex(x.shape)), evaluate f at x with x[i] nudged by +eps and by -eps "
+    "and use (f(x + eps e_i) - f(x - eps e_i)) / (2 eps); work on a copy of x (x.astype(float) "
+    "or x.copy()) and use the eps you are given.",
+)
+def _check_numerical_gradient(numerical_gradient):
+    r = rng(107)
+    for shape in [(4,), (2, 3), ()]:
+        x = np.asarray(r.uniform(-2.0, 2.0, shape))
+        context = f"for f(x) = sum(sin(x) * x**2) at x of shape {shape}"
+        got = as_array(call(numerical_gradient, _f_sin, x, name="numerical_gradient",
+                            arg_names=("f", "x")), "numerical_gradient(f, x)")
+        assert_shape(got, x.shape, "numerical_gradient(f, x)", context)
+        assert_close(got, _grad_sin(x), "numerical_gradient(f, x)", context, rtol=1e-5, atol=1e-7)
+    # With a large eps the central difference of sum(x**3) is exactly 3 x**2 + eps**2, which tells
+    # whether eps is used and whether the difference is central (a one-sided one is off by O(eps)).
+    eps = 0.1
+    x = r.uniform(0.5, 1.5, (5,))
+    got = as_array(call(numerical_gradient, lambda v: float(np.sum(v**3)), x, eps=eps,
+                        name="numerical_gradient", arg_names=("f", "x")), "numerical_gradient(f, x, eps=0.1)")
+    assert_shape(got, x.shape, "numerical_gradient(f, x, eps=0.1)")
+    central = 3 * x**2 + eps**2
+    if not np.allclose(got, central, rtol=1e-9, atol=1e-12):
+        i = int(np.argmax(np.abs(got - central)))
+        if np.allclose(got, 3 * x**2, rtol=1e-6):
+            why = "your result is the exact derivative 3x^2, so the eps argument seems to be ignored"
+        else:
+            why = "a central difference with eps=0.1 gives exactly 3x^2 + eps^2 here"
+        raise CheckFailed(
+            f"numerical_gradient(f, x, eps=0.1) for f(x) = sum(x**3): at index {i} expected "
+            f"{central[i]:.6g}, got {got[i]:.6g} (relative error "
+            f"{float(relative_error(got[i], central[i])):.1e}); {why}"
+        )
+
+
+def _f_lse(x):
+    m = np.max(x)
+    return float(m + np.log(np.sum(np.exp(x - m))))
+
+
+def _grad_lse(x):
+    e = np.exp(x - np.max(x))
+    return e / e.sum()
+
+
+def _f_sparse(x):
+    return float(x[0] ** 2 + np.sin(x[1]))
+
+
+def _grad_sparse(x):
+    g = np.zeros_like(x)
+    g[0], g[1] = 2 * x[0], np.cos(x[1])
+    return g
+
+
+@register(
+    "01.gradcheck",
+    points=2,
+    hint="Compare grad_f(x) with your numerical_gradient(f, x) using a relative error "
+    "|a - n| / max(|a|, |n|, tiny) (so zero gradients are fine), and return True only when its "
+    "largest value is below a tolerance like 1e-5.",
+)
+def _check_gradcheck(gradcheck):
+    r = rng(108)
+    x_sin = r.uniform(-2.0, 2.0, (5,))
+    x_lse = r.standard_normal((3, 4))
+    x_sparse = r.uniform(0.5, 1.5, (4,))
+
+    def off_by_one_percent(x):
+        g = _grad_lse(x)
+        g[1, 2] *= 1.01
+        return g
+
+    cases = [
+        ("f(x) = sum(sin(x) * x**2) with its correct gradient", _f_sin, _grad_sin, x_sin, True),
+        ("f(x) = logsumexp(x) (x of shape (3, 4)) with its correct gradient softmax(x)",
+         _f_lse, _grad_lse, x_lse, True),
+        ("f(x) = x[0]**2 + sin(x[1]) with its correct gradient (exactly zero in x[2:])",
+         _f_sparse, _grad_sparse, x_sparse, True),
+        ("f(x) = sum(sin(x) * x**2) with the gradient's sign flipped",
+         _f_sin, lambda x: -_grad_sin(x), x_sin, False),
+        ("f(x) = sum(sin(x) * x**2) with a term of the gradient missing",
+         _f_sin, lambda x: np.cos(x) * x**2, x_sin, False),
+        ("f(x) = logsumexp(x) with one entry of the gradient 1% too large",
+         _f_lse, off_by_one_percent, x_lse, False),
+    ]
+    for description, f, grad_f, x, expected in cases:
+        got = call(gradcheck, f, grad_f, x, name="gradcheck", arg_names=("f", "grad_f", "x"))
+        if not isinstance(got, (bool, np.bool_)):
+            raise CheckFailed(f"gradcheck should return True or False, got {type(got).__name__} {got!r} "
+                              f"for {description}")
+        if bool(got) != expected:
+            verdict = "a correct" if expected else "a wrong"
+            raise CheckFailed(f"gradcheck returned {bool(got)} for {verdict} gradient: {description}")
