@@ -2,6 +2,7 @@
 
   grade NOTEBOOK.ipynb [--json] [--timeout SECONDS]   run a notebook headless, print its score
   build-exercises [--check] [--root DIR] [NAMES...]    make exercises/ from solutions/
+  run-chapters [--fast] [--out DIR] [NAMES...]         execute the chapters headless, write figures
 """
 
 from __future__ import annotations
@@ -56,6 +57,18 @@ def _build_exercises(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_chapters(args: argparse.Namespace) -> int:
+    from minivi.chapters import REPO_ROOT, run_chapters
+
+    root = Path(args.root) if args.root else REPO_ROOT
+    try:
+        failed = run_chapters(args.names, out=args.out, fast=True if args.fast else None, root=root, timeout=args.timeout)
+    except FileNotFoundError as exc:
+        print(f"minivi run-chapters: {exc}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m minivi", description="minivi course tools")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -73,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--check", action="store_true", help="write nothing; exit 1 and list files that differ")
     build.add_argument("--root", help="repository root (default: the one holding this minivi package)")
     build.set_defaults(func=_build_exercises)
+
+    run = sub.add_parser("run-chapters", help="execute the chapter notebooks headless and write their figures")
+    run.add_argument("names", nargs="*", help="chapters to run (e.g. 01 03_deep_networks); default all")
+    run.add_argument("--fast", action="store_true", help="smoke mode (same as MINIVI_FAST=1): fewer epochs and samples")
+    run.add_argument("--out", default="build", help="folder for executed notebooks and figures (default build/)")
+    run.add_argument("--root", help="repository root (default: the one holding this minivi package)")
+    run.add_argument("--timeout", type=int, default=1200, metavar="SECONDS", help="per-cell time limit (default 1200)")
+    run.set_defaults(func=_run_chapters)
     return parser
 
 
