@@ -1,0 +1,6 @@
+"""Models built on the engine, one per chapter of the talk.
+
+``minivi.models.lvm`` (PPCA, factor analysis, exponential-family PCA) and
+``minivi.models.autoencoder`` (auto-encoders, denoising auto-encoders). Import the one you
+need, e.g. ``from minivi.models.lvm import PPCA``.
+"""
