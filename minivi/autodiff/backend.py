@@ -43,16 +43,24 @@ def cupy_available() -> bool:
         return False
 
 
+def _is_cupy_array(x: Any) -> bool:
+    if type(x) is np.ndarray:
+        return False
+    if _cupy is None:  # CuPy not imported by minivi yet: the user may have made this array with it
+        if type(x).__module__.partition(".")[0] != "cupy":
+            return False
+        _import_cupy()
+    return isinstance(x, _cupy.ndarray)
+
+
 def get_array_module(x: Any):
     """Return ``numpy`` or ``cupy``: the module that owns array ``x``."""
-    if _cupy is not None and isinstance(x, _cupy.ndarray):
-        return _cupy
-    return np
+    return _cupy if _is_cupy_array(x) else np
 
 
 def device_of(x: Any) -> str:
     """'cpu' for NumPy arrays and Python numbers, 'cuda' for CuPy arrays."""
-    return "cuda" if (_cupy is not None and isinstance(x, _cupy.ndarray)) else "cpu"
+    return "cuda" if _is_cupy_array(x) else "cpu"
 
 
 def check_device(device: str) -> str:

@@ -293,7 +293,12 @@ def _scatter(g, idx, shape):
     xp = get_array_module(g)
     out = xp.zeros(shape, dtype=g.dtype)
     if _is_advanced(idx):
-        xp.add.at(out, idx, g)
+        if xp is np:
+            np.add.at(out, idx, g)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(out, idx, g)
     else:
         out[idx] = g
     return out
