@@ -10,7 +10,7 @@ The engine lives in ``minivi.autodiff``; each later layer of the talk
 """
 from .autodiff import *  # noqa: F401,F403 - the engine's public names are minivi's
 from .autodiff import linalg  # noqa: F401
-from . import data, nn, optim, plot, train  # noqa: E402 - the layers built on the engine
+from . import data, distributions, glm, nn, optim, plot, train  # noqa: E402 - the layers built on the engine
 from .train import History, fast_mode, fit, pick  # noqa: F401
 
 __version__ = "0.1.0"

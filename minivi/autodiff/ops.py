@@ -154,16 +154,26 @@ def _sum_to(x, shape):
     return y.reshape(shape) if lead or y.shape != tuple(shape) else y
 
 
-sum_to = primitive(_sum_to, "sum_to")
-broadcast_to = primitive(lambda x, shape: _xp(x).broadcast_to(x, shape), "broadcast_to")
-defvjp(sum_to, lambda g, ans, x, shape: broadcast_to(g, shape=x.shape))
-defvjp(broadcast_to, lambda g, ans, x, shape: sum_to(g, shape=x.shape))
+_sum_to_p = primitive(_sum_to, "sum_to")
+_broadcast_to_p = primitive(lambda x, shape: _xp(x).broadcast_to(x, shape), "broadcast_to")
+defvjp(_sum_to_p, lambda g, ans, x, shape: _broadcast_to_p(g, shape=x.shape))
+defvjp(_broadcast_to_p, lambda g, ans, x, shape: _sum_to_p(g, shape=x.shape))
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    """Repeat ``x`` along new or size-1 axes to ``shape``. VJP: sum back (``sum_to``)."""
+    return _broadcast_to_p(x, shape=tuple(shape))
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    """Sum ``x`` down to ``shape`` (the reverse of broadcasting). VJP: ``broadcast_to``."""
+    return _sum_to_p(x, shape=tuple(shape))
 
 
 def unbroadcast(g: Tensor, x: Any) -> Tensor:
     """Reduce gradient ``g`` to the shape of input ``x`` (no-op when shapes agree)."""
     shape = _shape(x)
-    return g if g.shape == shape else sum_to(g, shape=shape)
+    return g if g.shape == shape else _sum_to_p(g, shape=shape)
 
 
 def _norm_axis(axis, ndim: int) -> tuple:
@@ -188,7 +198,7 @@ def _sum(x, axis=None, keepdims=False):
 
 
 _sum_p = primitive(_sum, "sum")
-defvjp(_sum_p, lambda g, ans, x, axis=None, keepdims=False: broadcast_to(_expand(g, x, axis, keepdims), shape=x.shape))
+defvjp(_sum_p, lambda g, ans, x, axis=None, keepdims=False: _broadcast_to_p(_expand(g, x, axis, keepdims), shape=x.shape))
 
 
 def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 - NumPy's name

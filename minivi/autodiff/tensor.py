@@ -24,7 +24,6 @@ import numpy as np
 
 from . import backend
 
-Number = (int, float)
 
 
 class _GradMode:

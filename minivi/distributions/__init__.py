@@ -1,0 +1,24 @@
+"""Probability distributions with PyTorch's names: ``log_prob``, ``sample``, ``rsample``, ``mean``,
+``variance``, ``entropy`` and ``kl_divergence``.
+
+    import minivi as mv
+    from minivi.distributions import Normal, kl_divergence
+    q = Normal(mv.zeros(3, requires_grad=True), 1.0)
+    z = q.rsample(mv.default_rng(0), (100,))        # (100, 3), differentiable in q's parameters
+    kl = kl_divergence(q, Normal(0.0, 1.0))          # (3,), closed form
+
+Every ``log_prob`` is written in a stable form (from logits, log-rates and log Φ), so it stays
+finite where naive formulas give log 0; every sampler takes an explicit ``rng``.
+"""
+from .base import Distribution
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .gamma import Gamma
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .normal import CensoredNormal, Normal
+from .ordinal import OrderedLogistic
+from .poisson import Poisson
+
+__all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gamma", "Laplace",
+           "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]

@@ -1,0 +1,204 @@
+"""The interface every distribution shares (PyTorch's names), and the checks they all use.
+
+A distribution is a *batch* of independent random variables: its parameters are tensors
+that broadcast to ``batch_shape``, and
+
+    log_prob(y)                  log p(y | θ), elementwise, differentiable in θ
+    sample(rng, sample_shape)    y ~ p(y | θ), a constant tensor of shape sample_shape + batch_shape
+    rsample(rng, sample_shape)   y = f(θ, ε) with ε ~ p(ε): differentiable in θ (reparameterisation)
+    mean, variance, entropy()    closed forms where they exist
+
+Randomness only ever comes from the ``rng`` you pass (``mv.default_rng(seed)``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import autodiff as mv
+from ..autodiff import Tensor
+from ..autodiff.backend import get_array_module
+from ..autodiff.random import rng_device
+
+Shape = tuple[int, ...]
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+class Distribution:
+    """A batch of independent random variables with a density (or mass) function.
+
+    Subclasses set ``params`` (the names of their parameter tensors), call
+    ``self._set_params(...)`` in ``__init__``, and write ``log_prob`` with stable ops.
+    ``validate_args=True`` checks parameters and observed values (a cheap test on
+    ``.data``) and raises a ``ValueError`` that says what was wrong.
+    """
+
+    params: tuple[str, ...] = ()
+
+    def __init__(self, validate_args: bool = True) -> None:
+        self.validate_args = validate_args
+
+    # --- parameters -----------------------------------------------------------------------
+    def _set_params(self, event_dims: dict[str, int] | None = None, **values: Any) -> None:
+        """Store parameters as tensors of one dtype and device; set ``batch_shape``.
+
+        Numbers and arrays take the dtype/device of the first Tensor parameter (or the
+        default dtype when there is none). Parameters given only as numbers or arrays
+        are *constant*: such a distribution adapts to the dtype of the values it scores,
+        so ``Normal(0.0, 1.0).log_prob(w)`` works for float32 and float64 ``w`` alike.
+        ``event_dims`` names parameters whose last axes are not batch axes (class logits).
+        """
+        event_dims = event_dims or {}
+        like = next((v for v in values.values() if isinstance(v, Tensor)), None)
+        self._constant = like is None
+        shapes = {}
+        for name, v in values.items():
+            if isinstance(v, Tensor):
+                if (v.dtype, v.device) != (like.dtype, like.device):
+                    raise TypeError(
+                        f"{type(self).__name__}: parameter {name!r} is {v.dtype} on {v.device} but "
+                        f"another is {like.dtype} on {like.device}; convert them to one dtype/device first."
+                    )
+            else:
+                v = mv.tensor(v, dtype=like.dtype, device=like.device) if like is not None else mv.tensor(v)
+            k = event_dims.get(name, 0)
+            if v.ndim < k:
+                raise ValueError(f"{type(self).__name__}: {name} needs a last axis (e.g. of classes), "
+                                 f"got shape {v.shape}")
+            if self.validate_args and bool(get_array_module(v.data).isnan(v.data).any()):
+                raise ValueError(f"{type(self).__name__}: {name} contains NaN (check what computed it)")
+            setattr(self, name, v)
+            shapes[name] = v.shape[: v.ndim - k]
+        self.batch_shape = self._broadcast(**shapes)
+
+    def _broadcast(self, **shapes: Shape) -> Shape:
+        try:
+            return tuple(np.broadcast_shapes(*shapes.values()))
+        except ValueError:
+            described = ", ".join(f"{k} {s}" for k, s in shapes.items())
+            raise ValueError(
+                f"{type(self).__name__}: shapes do not broadcast ({described}). Give arrays whose shapes "
+                "agree from the right, or add axes of size 1 (e.g. x[:, None])."
+            ) from None
+
+    @property
+    def _like(self) -> Tensor:
+        return next(getattr(self, n) for n in self.params if hasattr(self, n))
+
+    @property
+    def dtype(self):
+        return self._like.dtype
+
+    @property
+    def device(self) -> str:
+        return self._like.device
+
+    def _xp(self):
+        return get_array_module(self._like.data)
+
+    def _check(self, ok: Any, message: str) -> None:
+        """Raise ``ValueError(message)`` unless every entry of ``ok`` holds (when validating)."""
+        if self.validate_args and not bool(self._xp().all(ok)):
+            raise ValueError(f"{type(self).__name__}: {message}")
+
+    def _value(self, value: Any) -> Tensor:
+        """An observed value as a tensor of the parameters' dtype and device (shape-checked)."""
+        if isinstance(value, Tensor):
+            self._follow(value, "the value")
+        else:
+            value = mv.tensor(value, dtype=self.dtype, device=self.device)
+        self._broadcast(value=value.shape, batch_shape=self.batch_shape)
+        return value
+
+    def _follow(self, like: Tensor, what: str) -> None:
+        """Match ``like``'s dtype and device: constant parameters are converted, others must agree."""
+        if (like.dtype, like.device) == (self.dtype, self.device):
+            return
+        if not self._constant:
+            raise TypeError(
+                f"{type(self).__name__}: {what} is {like.dtype} on {like.device} but the parameters are "
+                f"{self.dtype} on {self.device}; convert one of them (.astype('{self.dtype}') or .to('{self.device}'))."
+            )
+        for name in self.params:
+            setattr(self, name, mv.tensor(getattr(self, name).data, dtype=like.dtype, device=like.device))
+
+    # --- sampling -----------------------------------------------------------------------
+    def _shape(self, rng: Any, sample_shape: int | Shape) -> Shape:
+        """``sample_shape + batch_shape``, after checking that ``rng`` draws on our device."""
+        if rng_device(rng) != self.device:
+            raise RuntimeError(
+                f"{type(self).__name__}: rng draws on {rng_device(rng)} but the parameters live on "
+                f"{self.device}; use mv.default_rng(seed, device='{self.device}')."
+            )
+        sample_shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+        return sample_shape + self.batch_shape
+
+    def _wrap(self, array: Any) -> Tensor:
+        """A constant tensor in our dtype from a freshly drawn array."""
+        return Tensor._wrap(self._xp().asarray(array).astype(self.dtype, copy=False))
+
+    def sample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
+        """Draw y ~ p(y | θ): a constant tensor of shape ``sample_shape + batch_shape``."""
+        with mv.no_grad():
+            return self.rsample(rng, sample_shape).detach()
+
+    def rsample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
+        """A reparameterised draw y = f(θ, ε), differentiable with respect to θ."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no reparameterised sampler: use sample() (no gradient) "
+            "or a score-function estimator."
+        )
+
+    # --- summaries ----------------------------------------------------------------------
+    def log_prob(self, value: Any) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def mean(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form mean here")
+
+    @property
+    def variance(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form variance here")
+
+    @property
+    def stddev(self) -> Tensor:
+        return mv.sqrt(self.variance)
+
+    def entropy(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form entropy here")
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{n}: {getattr(self, n).shape}" for n in self.params)
+        return f"{type(self).__name__}({shapes})"
+
+
+def integer_labels(dist: Distribution, value: Any, n_classes: int) -> Any:
+    """Class labels as an integer array on the distribution's device, checked to lie in 0..K-1."""
+    xp = dist._xp()
+    y = xp.asarray(value.data if isinstance(value, Tensor) else value)
+    if y.dtype.kind == "b":
+        y = y.astype(np.int64)
+    if y.dtype.kind == "f":
+        dist._check(y == xp.floor(y), "labels must be whole numbers (class indices 0..K-1)")
+        y = y.astype(np.int64)
+    elif y.dtype.kind not in "iu":
+        raise TypeError(f"{type(dist).__name__}: labels must be integers, got dtype {y.dtype}")
+    dist._check((y >= 0) & (y < n_classes), f"labels must lie in 0..{n_classes - 1} (K = {n_classes} classes)")
+    dist._broadcast(labels=y.shape, batch_shape=dist.batch_shape)
+    return y
+
+
+def take_class(log_probs: Tensor, labels: Any) -> Tensor:
+    """``log_probs[..., y]``: pick each label's entry along the last (class) axis.
+
+    ``log_probs`` has shape batch + (K,) and ``labels`` broadcasts against batch.
+    """
+    xp = get_array_module(log_probs.data)
+    k = log_probs.shape[-1]
+    shape = tuple(np.broadcast_shapes(labels.shape, log_probs.shape[:-1]))
+    table = mv.broadcast_to(log_probs, shape=shape + (k,)).reshape(-1, k)
+    flat = xp.broadcast_to(labels, shape).reshape(-1)
+    return table[xp.arange(flat.size), flat].reshape(shape)

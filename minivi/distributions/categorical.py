@@ -1,0 +1,63 @@
+"""The Categorical distribution over K classes (the last axis of its parameters)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import autodiff as mv
+from ..autodiff import Tensor
+from .base import Distribution, Shape, integer_labels, take_class
+
+
+class Categorical(Distribution):
+    """y ∈ {0, …, K-1} with P(y = k) = π_k = softmax(η)_k; give ``logits=η`` or ``probs=π``.
+
+        log p(y) = η_y - logsumexp(η) = log_softmax(η)_y
+
+    The last axis of the parameters indexes the classes; the others form the batch.
+    Labels are integer class indices (a NumPy integer array, or whole numbers).
+    """
+
+    params = ("logits", "probs")
+
+    def __init__(self, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
+        super().__init__(validate_args)
+        if (logits is None) == (probs is None):
+            raise ValueError("Categorical: give exactly one of logits= or probs=")
+        if logits is not None:
+            self._set_params(event_dims={"logits": 1}, logits=logits)
+            self.logits = mv.log_softmax(self.logits, axis=-1)  # normalised: log π
+            self.probs = mv.exp(self.logits)
+        else:
+            self._set_params(event_dims={"probs": 1}, probs=probs)
+            p = self.probs.data
+            self._check((p >= 0) & (p <= 1), "probs must lie in [0, 1]")
+            self._check(self._xp().abs(p.sum(axis=-1) - 1) < 1e-4, "probs must sum to 1 along the last (class) axis")
+            tiny = float(np.finfo(self.dtype).tiny)  # log 0 would be -inf: clip first
+            self.logits = mv.log_softmax(mv.log(mv.clip(self.probs, tiny)), axis=-1)
+        self.n_classes = self.logits.shape[-1]
+
+    def log_prob(self, value: Any) -> Tensor:
+        return take_class(self.logits, integer_labels(self, value, self.n_classes))
+
+    def sample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
+        """The Gumbel-max trick: argmaxₖ (log πₖ + gₖ) with gₖ = -log(-log uₖ) is a draw from π."""
+        shape = self._shape(rng, sample_shape) + (self.n_classes,)
+        xp = self._xp()
+        gumbel = -xp.log(-xp.log(rng.random(shape)))
+        return self._wrap((self.logits.data + gumbel).argmax(axis=-1))
+
+    @property
+    def mean(self) -> Tensor:
+        """The mean of the one-hot encoding of y: the vector π (shape batch + (K,))."""
+        return self.probs
+
+    @property
+    def variance(self) -> Tensor:
+        """The variances of the one-hot encoding of y: π (1 - π) (shape batch + (K,))."""
+        return self.probs * (1.0 - self.probs)
+
+    def entropy(self) -> Tensor:
+        """H = -Σₖ πₖ log πₖ."""
+        return -(self.probs * self.logits).sum(axis=-1)
