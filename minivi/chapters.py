@@ -43,7 +43,11 @@ def execute_notebook(path: Path, fast: bool, timeout: int = 1200, env: dict | No
     try:
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                          resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
+        try:
+            client.execute()
+        except Exception as err:
+            err.notebook = nb  # the partly executed notebook, so a failure can be inspected
+            raise
     finally:
         for k, v in old.items():
             if v is None:
@@ -81,7 +85,12 @@ def run_chapters(names: list[str] | None = None, out: Path | str = "build", fast
             nb = execute_notebook(path, fast=fast, timeout=timeout)
         except Exception as err:  # a failing chapter is reported, the others still run
             failed += 1
-            print(f"  FAILED {path.name} after {time.perf_counter() - t0:6.1f} s: {type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}")
+            if getattr(err, "notebook", None) is not None:
+                (out / "chapters").mkdir(parents=True, exist_ok=True)
+                nbformat.write(err.notebook, out / "chapters" / path.name)
+            last = str(err).strip().splitlines()[-1] if str(err).strip() else ""
+            print(f"  FAILED {path.name} after {time.perf_counter() - t0:6.1f} s: {type(err).__name__}: {last}"
+                  f" (the partly executed notebook is in {out / 'chapters' / path.name})")
             continue
         (out / "chapters").mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out / "chapters" / path.name)
