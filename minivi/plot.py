@@ -63,9 +63,10 @@ def image_grid(images: Any, nrow: int | None = None, *, shape: tuple[int, int] |
     """Show ``images`` ((n, h·w) or (n, h, w), e.g. MNIST digits) in a grid of ``nrow`` rows (default ≈ √n)."""
     imgs = _as_images(images, shape)
     nrow = nrow or max(1, math.floor(math.sqrt(len(imgs))))
-    lo = float(imgs.min()) if vmin is None else vmin
     ax = _axes(ax, figsize=(6, 6 * nrow / max(1, math.ceil(len(imgs) / nrow))))
-    ax.imshow(_tile(imgs, nrow, pad, fill=lo), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    # NaN padding is drawn in the background colour, whatever the colour map (diverging ones included)
+    ax.imshow(_tile(imgs.astype(float), nrow, pad, fill=np.nan), cmap=cmap, vmin=vmin, vmax=vmax,
+              interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
