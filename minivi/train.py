@@ -18,7 +18,11 @@ import os
 from typing import Any, Callable, Iterable
 
 import numpy as np
-from tqdm.auto import tqdm
+try:  # a notebook widget bar where ipywidgets is installed, a text bar otherwise (no "IProgress" warning)
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm import tqdm
 
 from .autodiff.backend import to_device
 from .autodiff.tensor import Tensor, no_grad
