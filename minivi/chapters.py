@@ -34,8 +34,9 @@ def execute_notebook(path: Path, fast: bool, timeout: int = 1200, env: dict | No
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    old = {k: os.environ.get(k) for k in ("MINIVI_FAST", "MPLBACKEND")}
+    old = {k: os.environ.get(k) for k in ("MINIVI_FAST", "MPLBACKEND", "MINIVI_PROGRESS")}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["MINIVI_PROGRESS"] = "0"  # no progress bars in saved notebooks
     if fast:
         os.environ["MINIVI_FAST"] = "1"
     for k, v in (env or {}).items():

@@ -122,7 +122,8 @@ def _train_step(loss_fn: Callable[..., Any], batch: tuple, optimizer, where: str
 
 
 def fit(model, loss_fn: Callable[..., Any], data: Any, optimizer, epochs: int = 1, *, batch_size: int | None = None,
-        rng: np.random.Generator | None = None, evaluate: dict[str, Callable[[], float]] | None = None,
+        rng: np.random.Generator | None = None,
+        evaluate: dict[str, Callable[[], float]] | Callable[[], dict[str, float]] | None = None,
         progress: bool | None = None, history: History | None = None) -> History:
     """Minimise ``loss_fn`` over minibatches of ``data`` for ``epochs`` passes; return the ``History``.
 
@@ -142,15 +143,18 @@ def fit(model, loss_fn: Callable[..., Any], data: Any, optimizer, epochs: int = 
         with ``rng`` (``batch_size=None``: the whole data set each step); or anything iterated once
         per epoch, e.g. ``minivi.data.minibatches(...)``; or a function ``epoch -> batches``.
     optimizer : minivi.optim.Optimizer
-    evaluate : dict of name -> function of no arguments returning a number
-        Run after every epoch, e.g. ``{"test_acc": lambda: accuracy(model(x_test), y_test)}``.
+    evaluate : dict of name -> function of no arguments returning a number, or one function returning a dict
+        Run after every epoch, e.g. ``{"test_acc": lambda: accuracy(model(x_test), y_test)}``, or
+        ``lambda: {"test_acc": ..., "test_nll": ...}`` to share one forward pass between metrics.
     progress : bool, optional
-        Show a tqdm bar; default: yes, unless ``MINIVI_FAST=1``.
+        Show a tqdm bar; default: yes, unless ``MINIVI_FAST=1`` or ``MINIVI_PROGRESS=0`` (set by the
+        headless chapter runs, where a bar would only fill the saved notebook).
     history : History, optional
         Continue (append to) an earlier run's history.
     """
     history = History() if history is None else history
-    progress = not fast_mode() if progress is None else progress
+    if progress is None:
+        progress = not fast_mode() and os.environ.get("MINIVI_PROGRESS", "1") != "0"
     first = optimizer.params[0]
     dtype, device = first.dtype, first.device
     batches = _epoch_batches(data, 0, batch_size, rng)
@@ -179,8 +183,9 @@ def fit(model, loss_fn: Callable[..., Any], data: Any, optimizer, epochs: int = 
                 if model is not None:
                     model.eval()
                 with no_grad():
-                    for name, fn in evaluate.items():
-                        history.log(name, fn())
+                    metrics = evaluate() if callable(evaluate) else {name: fn() for name, fn in evaluate.items()}
+                    for name, value in metrics.items():
+                        history.log(name, float(value))
                 if model is not None:
                     model.train()
             bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items()})

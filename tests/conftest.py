@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+if (SHARED_DATA / "mnist").is_dir():  # the offline MNIST files beside the checkout (CI, this project's machines)
+    os.environ.setdefault("MINIVI_DATA", str(SHARED_DATA))
 
 
 def pytest_collection_modifyitems(config, items):
