@@ -256,3 +256,20 @@ def test_bxpca_is_stable_at_extreme_natural_parameters():
     Z = mv.tensor([[-1e4], [1e4]])
     ll = m.log_likelihood(np.array([[1.0, 0, 1], [0, 1, 1]]), Z)
     assert np.all(np.isfinite(ll.numpy()))
+
+
+def test_ppca_conditional_with_one_shared_mask_equals_joint_conditioning(f64):
+    """The shared-mask path (one k x k system for all rows, e.g. the same missing half)."""
+    rng = np.random.default_rng(7)
+    m = PPCA(D, K, rng=rng, init_scale=1.0)
+    m.mu.data[:] = rng.standard_normal(D)
+    m.log_sigma2.data[...] = np.log(0.3)
+    mu, C = m.mu.numpy(), covariance(m.W.numpy(), 0.3)
+    Y = gaussian_data()[:5]
+    o = np.arange(D) < D // 2
+    observed = np.tile(o, (len(Y), 1))
+    mean, var = m.conditional(np.where(observed, Y, np.nan), observed)
+    gain = C[np.ix_(~o, o)] @ np.linalg.inv(C[np.ix_(o, o)])
+    np.testing.assert_allclose(mean.numpy()[:, ~o], mu[~o] + (Y[:, o] - mu[o]) @ gain.T, atol=1e-10)
+    np.testing.assert_allclose(var.numpy()[:, ~o], np.tile(np.diag(C[np.ix_(~o, ~o)] - gain @ C[np.ix_(o, ~o)]), (5, 1)), atol=1e-10)
+    np.testing.assert_array_equal(mean.numpy()[:, o], Y[:, o])

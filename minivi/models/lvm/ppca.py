@@ -196,7 +196,8 @@ class PPCA:
 
         which equals conditioning the joint N(μ, C) on y_o, but costs O(d k²), not O(d³).
         Each row has its own M_o = Σ_{j∈o} w_j w_jᵀ + σ² I (w_j the j-th row of W), computed
-        for all rows at once as a product of the mask with the vectorised outer products w_j w_jᵀ.
+        for all rows at once as a product of the mask with the vectorised outer products w_j w_jᵀ
+        (memory n k²); when every row has the same mask, one k x k system serves them all.
 
         Returns ``mean`` (n, d): Y at observed entries, E[y_m | y_o] at missing ones, and
         ``var`` (n, d): the predictive variances (the diagonal of Cov), zero at observed entries.
@@ -204,9 +205,19 @@ class PPCA:
         Y = as_data(Y, self.W)
         obs = as_mask(observed, Y)
         n, d, k = Y.shape[0], self.d, self.k
+        eye = mv.eye(k, dtype=self.W.dtype, device=self.W.device)
+        if n > 1 and bool((obs == obs[:1]).all()):  # one mask for all rows: a single k x k system
+            o = obs[0]
+            Wo = self.W[o]
+            M = Wo.T @ Wo + self.sigma2 * eye
+            Ez = mv.linalg.solve(M, (mv.where(obs, Y - self.mu, 0.0) @ self.W).T).T
+            mean = mv.where(obs, Y, Ez @ self.W.T + self.mu)
+            w_Minv_w = (self.W * mv.linalg.solve(M, self.W.T).T).sum(axis=1)             # w_jᵀ M_o⁻¹ w_j, (d,)
+            var = mv.where(obs, 0.0, self.sigma2 * (1.0 + w_Minv_w))
+            return mean, var
         O = mv.tensor(obs, dtype=self.W.dtype)
         outer = (mv.expand_dims(self.W, 2) * mv.expand_dims(self.W, 1)).reshape(d, k * k)  # rows vec(w_j w_jᵀ)
-        M = (O @ outer).reshape(n, k, k) + self.sigma2 * mv.eye(k, dtype=self.W.dtype, device=self.W.device)
+        M = (O @ outer).reshape(n, k, k) + self.sigma2 * eye
         Ez = mv.linalg.solve(M, mv.where(obs, Y - self.mu, 0.0) @ self.W)             # E[z | y_o], (n, k)
         mean = mv.where(obs, Y, Ez @ self.W.T + self.mu)
         w_Minv_w = mv.linalg.inv(M).reshape(n, k * k) @ outer.T                          # w_jᵀ M_o⁻¹ w_j, (n, d)
