@@ -53,6 +53,8 @@ class Distribution:
         event_dims = event_dims or {}
         like = next((v for v in values.values() if isinstance(v, Tensor)), None)
         self._constant = like is None
+        # constant parameters keep their given values, so a later float64 copy is exact (0.3, not float32's 0.3000000119)
+        self._given = dict(values) if self._constant else {}
         shapes = {}
         for name, v in values.items():
             if isinstance(v, Tensor):
@@ -122,7 +124,8 @@ class Distribution:
                 f"{self.dtype} on {self.device}; convert one of them (.astype('{self.dtype}') or .to('{self.device}'))."
             )
         for name in self.params:
-            setattr(self, name, mv.tensor(getattr(self, name).data, dtype=like.dtype, device=like.device))
+            given = self._given.get(name, getattr(self, name).data)
+            setattr(self, name, mv.tensor(given, dtype=like.dtype, device=like.device))
 
     # --- sampling -----------------------------------------------------------------------
     def _shape(self, rng: Any, sample_shape: int | Shape) -> Shape:

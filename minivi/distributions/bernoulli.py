@@ -53,8 +53,8 @@ class Bernoulli(Distribution):
 
     @property
     def variance(self) -> Tensor:
-        """μ (1 - μ)."""
-        return self.probs * (1.0 - self.probs)
+        """μ (1 - μ) = σ(η) σ(-η): accurate where μ rounds to 1 (1 - μ would be 0)."""
+        return mv.sigmoid(self.logits) * mv.sigmoid(-self.logits)
 
     def entropy(self) -> Tensor:
         """H = -μ log μ - (1 - μ) log(1 - μ), with log μ = -softplus(-η), log(1 - μ) = -softplus(η)."""

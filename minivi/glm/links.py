@@ -184,7 +184,9 @@ class Link:
             )
         eta = _tensor(eta).detach()
         slope = mv.grad(lambda e: self.g(e, **extras).sum())(eta)
-        return (slope * slope / self.dist(eta, **extras).variance).detach()
+        var = self.dist(eta, **extras).variance
+        # where the mean saturates, Var[y | η] underflows to 0 while g'(η)² vanishes faster: I(η) -> 0
+        return mv.where(var.data > 0, slope * slope / mv.maximum(var, float(np.finfo(var.dtype).tiny)), 0.0).detach()
 
 
 _ROWS = [
