@@ -222,3 +222,10 @@ def test_repr_and_conversions():
     assert x.numpy().shape == (1, 2) and x.T.shape == (2, 1)
     assert mv.tensor(3.5).item() == 3.5
     assert x.sum().device == "cpu"
+
+
+def test_tensor_copies_its_input_array():
+    a = np.ones(3, dtype=np.float32)
+    t = mv.tensor(a, requires_grad=True)
+    t.data -= 1.0
+    np.testing.assert_array_equal(a, 1.0)

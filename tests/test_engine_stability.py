@@ -57,5 +57,6 @@ def test_bernoulli_nll_from_logits_is_finite_where_log_sigmoid_is_not():
     nll.backward()
     assert nll.item() == pytest.approx(2e4)
     np.testing.assert_allclose(logits.grad.numpy(), [1.0, -1.0])
-    naive = mv.log(mv.sigmoid(mv.tensor([-1e4]))).item()
+    with np.errstate(divide="ignore"):
+        naive = mv.log(mv.sigmoid(mv.tensor([-1e4]))).item()
     assert not np.isfinite(naive)  # the reason the stable forms exist

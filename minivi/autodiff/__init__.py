@@ -1,5 +1,5 @@
 """The engine: tensors, primitive operations with VJPs, CPU/GPU backends, gradcheck."""
-from . import linalg
+from . import linalg, memory  # noqa: F401 - memory: glibc keeps freed arrays for reuse
 from .backend import (cupy_available, default_device, default_dtype, get_array_module, get_default_device,
                       get_default_dtype, set_default_dtype, set_device)
 from .creation import arange, eye, full, ones, ones_like, zeros, zeros_like

@@ -91,7 +91,7 @@ class Tensor:
         if src != device:
             data = backend.to_device(data, device)  # explicit: the caller named the device
         dtype = backend.check_dtype(dtype) if dtype is not None else backend.get_default_dtype()
-        self.data = backend.xp_for(device).asarray(data, dtype=dtype)
+        self.data = backend.xp_for(device).array(data, dtype=dtype)  # a copy, like torch.tensor: no aliasing of your array
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self._node: Node | None = None
@@ -311,7 +311,9 @@ def tensor(data: Any, requires_grad: bool = False, dtype=None, device: str | Non
 
     ``dtype`` defaults to float32 (see ``mv.set_default_dtype``); ``device`` defaults to
     the array's own device for NumPy/CuPy input and to ``mv.get_default_device()``
-    otherwise. Asking for another device than the array's is an explicit copy.
+    otherwise. Asking for another device than the array's is an explicit copy. The data
+    are always copied (like ``torch.tensor``), so updating the tensor in place never
+    changes the array you passed.
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
