@@ -229,3 +229,12 @@ def test_tensor_copies_its_input_array():
     t = mv.tensor(a, requires_grad=True)
     t.data -= 1.0
     np.testing.assert_array_equal(a, 1.0)
+
+
+def test_python_and_numpy_scalars_of_every_kind_are_constants():
+    x = mv.tensor([1.0, 2.0], requires_grad=True)
+    for c in (True, 2, 2.5, np.bool_(True), np.int64(2), np.float64(2.5), np.float32(2.5)):
+        y = x * c
+        assert y.dtype == np.float32
+    (x * np.float64(3.0)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])

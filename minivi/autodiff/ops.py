@@ -94,7 +94,7 @@ def primitive(forward: Callable, name: str | None = None) -> Callable:
                     raise _mixing_error(opname, args)
                 needs_grad = needs_grad or a.requires_grad
                 datas.append(a.data)
-            elif type(a) is float or type(a) is int:
+            elif type(a) is float or type(a) is int or type(a) is bool:
                 datas.append(a)
             else:  # rare path: NumPy scalars or raw arrays among the inputs
                 like = ref if ref is not None else next((x for x in args if isinstance(x, Tensor)), None)
