@@ -13,15 +13,16 @@ Everything the loop does is visible in ``fit``; write your own loop when you nee
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from typing import Any, Callable, Iterable
 
 import numpy as np
-try:  # a notebook widget bar where ipywidgets is installed, a text bar otherwise (no "IProgress" warning)
-    import ipywidgets  # noqa: F401
+# a notebook widget bar where ipywidgets is installed, a text bar otherwise (no "IProgress" warning)
+if importlib.util.find_spec("ipywidgets") is not None:
     from tqdm.auto import tqdm
-except ImportError:
+else:
     from tqdm import tqdm
 
 from .autodiff.backend import to_device
