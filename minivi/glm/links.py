@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from scipy import special
 
 from .. import autodiff as mv
 from ..autodiff import Tensor
+from ..autodiff.backend import special  # scipy.special, imported on first use
 from ..distributions import (Bernoulli, Categorical, CensoredNormal, Distribution, Gamma, Normal,
                              OrderedLogistic, Poisson)
 
@@ -197,11 +197,11 @@ _ROWS = [
     Link(name="logit", target="Binary", regression="Logistic", link="logit  log μ/(1-μ)",
          inverse_link="sigmoid  1/(1+exp(-η))", activation="sigmoid", likelihood="Bernoulli(μ)",
          g=lambda eta, **_: mv.sigmoid(eta), dist=lambda eta: Bernoulli(logits=eta),
-         g_inv=lambda mu: special.logit(mu)),
+         g_inv=lambda mu: special(np).logit(mu)),
     Link(name="probit", target="Binary", regression="Probit", link="inv. Gauss CDF  Φ⁻¹(μ)",
          inverse_link="Gauss CDF  Φ(η)", activation="probit", likelihood="Bernoulli(μ)",
          g=lambda eta, **_: mv.ndtr(eta), dist=lambda eta: Bernoulli(probs=mv.ndtr(eta)),
-         g_inv=lambda mu: special.ndtri(mu), log_lik=_probit_log_lik,
+         g_inv=lambda mu: special(np).ndtri(mu), log_lik=_probit_log_lik,
          note="NLL from log Φ(η) and log Φ(-η) (log_ndtr), finite in both tails"),
     Link(name="cloglog", target="Binary", regression="Gumbel", link="compl. log-log  log(-log(1-μ))",
          inverse_link="Gumbel  1-exp(-exp(η))", activation="—", likelihood="Bernoulli(μ)",
@@ -212,7 +212,7 @@ _ROWS = [
     Link(name="tanh", target="Binary", regression="Logistic", link="½ logit  ½ log μ/(1-μ)",
          inverse_link="(tanh(η)+1)/2", activation="tanh", likelihood="Bernoulli(μ)",
          g=lambda eta, **_: (mv.tanh(eta) + 1.0) * 0.5, dist=lambda eta: Bernoulli(logits=2.0 * eta),
-         g_inv=lambda mu: 0.5 * special.logit(mu),
+         g_inv=lambda mu: 0.5 * special(np).logit(mu),
          note="(tanh(η)+1)/2 = σ(2η): logistic regression with η doubled"),
     Link(name="softmax", target="Categorical", regression="Multinomial", link="log  log μ_k (+ const)",
          inverse_link="softmax  exp(η_k)/Σ_j exp(η_j)", activation="softmax", likelihood="Categorical(μ)",

@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-from scipy import special
 
 from .. import autodiff as mv
 from ..autodiff import Tensor
-from ..autodiff.backend import get_array_module
+from ..autodiff.backend import get_array_module, special  # special: scipy.special on first use
 
 
 def _leaf(theta: Any) -> Tensor:
@@ -136,7 +135,7 @@ def irls_logistic(X: np.ndarray, y: np.ndarray, n_iter: int = 100, tol: float = 
     beta = np.zeros(A.shape[1])
     for _ in range(n_iter):
         eta = A @ beta
-        mu = special.expit(eta)
+        mu = special(np).expit(eta)
         W = np.maximum(mu * (1 - mu), 1e-12)  # separable data would send W to 0
         z = eta + (y - mu) / W
         new = np.linalg.solve(A.T @ (W[:, None] * A), A.T @ (W * z))
