@@ -71,7 +71,7 @@ def gradcheck(
         raise TypeError(f"gradcheck: f returned {out.dtype}; it must keep float64 inputs in float64 (no hard-coded float32)")
     xp = backend.get_array_module(out.data)
     v = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape))
-    s = (out * Tensor._wrap(v)).sum() if out.ndim else out * Tensor._wrap(v)
+    s = (out * Tensor._wrap(v)).sum()  # s = Σ f(x) ⊙ v, a scalar whatever the shape of f(x)
     analytic = autograd_grad(s, xs) if s.requires_grad else [None] * len(xs)
     for i, (x, ga) in enumerate(zip(xs, analytic)):
         a = np.zeros(x.shape) if ga is None else np.asarray(ga.numpy(), dtype=np.float64)
