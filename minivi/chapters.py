@@ -104,7 +104,7 @@ def execute_notebook(path: Path, fast: bool, timeout: int = 1200, env: dict | No
         client = nbclient.NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
                                          resources={"metadata": {"path": str(path.parent)}})
         try:
-            client.execute()
+            client.execute(cleanup_kc=True)  # we made the kernel manager, so nbclient would leave the kernel running
         except Exception as err:
             err.notebook = nb  # the partly executed notebook, so a failure can be inspected
             raise

@@ -48,6 +48,7 @@ def test_run_chapters_builds_an_offline_book(course, capfd):
     assert run_chapters(out=out, fast=True, root=course / "course") == 0
     captured = capfd.readouterr()
     assert "without encryption" not in captured.out + captured.err  # kernels talk over IPC, not TCP
+    assert "WARNING" not in captured.out + captured.err  # nor does a kernel outlive its run
     assert f"the book: {(out / 'book' / 'index.html').resolve()}" in captured.out
     page = (out / "book" / "99_test.html").read_text()
     assert page.count("<math") == 2 and 'display="block"' in page
