@@ -140,12 +140,16 @@ def figure_names(nb) -> list[tuple[str, bytes]]:
             if found:
                 heading = found[-1]
             continue
-        titles = [m.group(2) for m in _TITLE.finditer(cell.get("source", ""))]
         pngs = [out["data"]["image/png"] for out in cell.get("outputs", []) if "image/png" in out.get("data", {})]
-        for j, png in enumerate(pngs):
+        source = cell.get("source", "")
+        parts = source.split("plt.show()")  # one part per figure when each is shown by its own plt.show()
+        parts = parts[:len(pngs)] if len(parts) - 1 == len(pngs) else [source] * len(pngs)
+        for j, (png, part) in enumerate(zip(pngs, parts)):
+            found = [(m.group(0).startswith("suptitle"), m.group(2)) for m in _TITLE.finditer(part)]
+            titles = [t for _, t in sorted(found, key=lambda f: not f[0]) if slug(t)]  # a figure's suptitle first
             k += 1
             name = slug(titles[0] if titles else heading) or "figure"
-            if len(pngs) > 1:
+            if len(pngs) > 1 and parts[0] is source:
                 name += f"-{j + 1}"
             figures.append((f"fig{k}_{name}.png", base64.b64decode(png)))
     return figures
