@@ -57,12 +57,14 @@ def _value(t: Tensor) -> str:
     return "x".join(map(str, t.shape))
 
 
-def draw_graph(root: Tensor, names: dict | None = None, ax=None, grads: bool = True, fontsize: float = 9):
+def draw_graph(root: Tensor, names: dict | None = None, ax=None, grads: bool = True, fontsize: float = 9,
+               vertical: bool | None = None):
     """Draw the graph that computed ``root``; ``names`` maps tensors to labels.
 
-    With ``grads`` (and a scalar ``root`` that requires grad) each box also shows
+    With ``grads`` (and a scalar ``root`` that requires grad) each scalar box also shows
     d root / d tensor, computed without touching any ``.grad``. Call it before ``backward()``
-    (which frees the graph) or after ``backward(retain_graph=True)``.
+    (which frees the graph) or after ``backward(retain_graph=True)``. ``vertical`` draws the
+    graph top to bottom (default: when it is more than 8 operations deep, so labels stay readable).
     """
     import matplotlib.pyplot as plt
 
@@ -76,26 +78,35 @@ def draw_graph(root: Tensor, names: dict | None = None, ax=None, grads: bool = T
         wanted = [t for t in everything if t.requires_grad]
         for t, g in zip(wanted, autograd_grad(root, wanted, retain_graph=True)):
             if g is not None:
-                gradient[id(t)] = _value(g)
+                gradient[id(t)] = _value(g)  # shown for scalars only: a matrix's gradient would show its shape
     depth = {id(x): 0 for x in leaves}
     for t in order:
         depth[id(t)] = 1 + max((depth[id(x)] for x in t._node.inputs if isinstance(x, Tensor)), default=0)
+    for x in leaves:  # a leaf sits just before its first use, not all in the first column
+        uses = [depth[id(t)] for t in order if any(y is x for y in t._node.inputs)]
+        depth[id(x)] = max(0, min(uses, default=1) - 1)
     columns: dict[int, list[Tensor]] = {}
     for t in everything:
         columns.setdefault(depth[id(t)], []).append(t)
+    if vertical is None:
+        vertical = len(columns) > 8
     pos = {}
     for col, ts in columns.items():
         for row, t in enumerate(ts):
-            pos[id(t)] = (1.6 * col, -1.1 * (row - (len(ts) - 1) / 2))
+            along, across = 1.6 * col, -1.1 * (row - (len(ts) - 1) / 2)
+            pos[id(t)] = (-across * 1.6, -along * 0.75) if vertical else (along, across)
     if ax is None:
-        _, ax = plt.subplots(figsize=(2.0 * (len(columns) + 0.5), 1.3 * (max(len(c) for c in columns.values()) + 0.8)))
+        n_across = max(len(c) for c in columns.values())
+        size = (2.6 * (n_across + 0.5), 1.2 * (len(columns) + 0.5)) if vertical else \
+            (2.0 * (len(columns) + 0.5), 1.3 * (n_across + 0.8))
+        _, ax = plt.subplots(figsize=size)
 
     def label(t: Tensor) -> str:
         op = t._node.name if t._node is not None else ("leaf" if t.requires_grad else "constant")
         head = f"{names[id(t)]} = {op}" if id(t) in names and t._node is not None else names.get(id(t), op)
         lines = [head, ("value " if t.size == 1 else "shape ") + _value(t)]
-        if id(t) in gradient:
-            lines.append(("grad " if t.size == 1 else "grad ") + gradient[id(t)])
+        if id(t) in gradient and t.size == 1:
+            lines.append("grad " + gradient[id(t)])
         return "\n".join(lines)
 
     for t in order:
@@ -104,7 +115,8 @@ def draw_graph(root: Tensor, names: dict | None = None, ax=None, grads: bool = T
             uses = [j for j, y in enumerate(ins) if y is x]
             rad = 0.0 if len(uses) == 1 else 0.6 * (uses.index(k) - (len(uses) - 1) / 2)  # one arrow per use
             (x0, y0), (x1, y1) = pos[id(x)], pos[id(t)]
-            ax.annotate("", xy=(x1 - 0.42, y1), xytext=(x0 + 0.42, y0),
+            head, tail = ((x1, y1 + 0.3), (x0, y0 - 0.3)) if vertical else ((x1 - 0.42, y1), (x0 + 0.42, y0))
+            ax.annotate("", xy=head, xytext=tail,
                         arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=2, shrinkB=2,
                                         connectionstyle=f"arc3,rad={rad}"))
     for t in everything:
@@ -113,8 +125,8 @@ def draw_graph(root: Tensor, names: dict | None = None, ax=None, grads: bool = T
         ax.text(x0, y0, label(t), ha="center", va="center", fontsize=fontsize, family="monospace",
                 bbox=dict(boxstyle="round,pad=0.35", fc=colour, ec="0.3"))
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
-    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.axis("off")
     if gradient:
         ax.set_title("boxes: value and d(output)/d(box); one arrow per use of a tensor", fontsize=fontsize)
