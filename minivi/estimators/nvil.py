@@ -61,6 +61,11 @@ class NVILBaseline(Module):
             return mv.zeros(len(x))
         return self.net(x).reshape(-1)
 
+    def baseline(self, x: Any) -> np.ndarray:
+        """b(x) = c̄ + C_ψ(x) with the current state (changes nothing): shape (batch,)."""
+        with mv.no_grad():
+            return self.mean + self.forward(x).numpy().astype(np.float64)
+
     def learning_signal(self, signal: Any, x: Any) -> tuple[np.ndarray, Tensor | None]:
         """(A, loss): A = (l - c̄ - C_ψ(x)) / max(1, √v) as a NumPy array (batch,), and the baseline's loss."""
         l = np.asarray(signal.numpy() if isinstance(signal, Tensor) else signal, dtype=np.float64).reshape(-1)
