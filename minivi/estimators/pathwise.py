@@ -32,10 +32,10 @@ def pathwise_grads(f: Callable[[Tensor], Tensor], q: Distribution, n: int, rng: 
     q_n, leaves = expand_params(q, n)
     try:
         z = q_n.rsample(rng)                                   # (n, *batch), differentiable in every leaf
-    except NotImplementedError as err:
+    except NotImplementedError:
         raise ValueError(
-            f"method='pathwise' needs a reparameterised sampler, and {type(q).__name__} has none "
-            f"({err}); use method='score' (it only needs log_prob)"
+            f"method='pathwise' needs a reparameterised sampler (q.rsample) and {type(q).__name__} has none "
+            "(no differentiable path from its parameters to a sample); use method='score', which only needs log_prob"
         ) from None
     fz = f(z)
     if not isinstance(fz, Tensor) or not fz.requires_grad:

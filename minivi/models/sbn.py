@@ -54,6 +54,8 @@ class SBN(Module):
 
     def signal(self, x: Any, rng: Any) -> tuple[Tensor, Tensor, np.ndarray]:
         """One z ~ q(z | x) per row: (log p(x, z), log q(z | x), the learning signal l = their difference)."""
+        if len(x) == 0:
+            raise ValueError("SBN: got an empty minibatch (0 rows); pass at least one data point")
         q = self.q(x)
         z = q.sample(rng)
         log_q = q.log_prob(z).sum(axis=-1)
