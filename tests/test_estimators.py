@@ -205,6 +205,19 @@ def test_one_vectorised_pass_is_faster_than_a_loop():
     assert (t2 - t1) > 5 * (t1 - t0), f"vectorised {t1 - t0:.4f}s vs loop {t2 - t1:.4f}s"
 
 
+def test_parameters_computed_from_others_are_still_parameters():
+    """Normal(2 s, s): loc and scale are both parameters (gradients w.r.t. each, as the distribution sees them);
+    Bernoulli(probs=p) differentiates probs, not the logits it derives from it."""
+    s = t64(1.5)
+    q = Normal(2.0 * s, s)
+    assert set(estimators.parameters_of(q)) == {"loc", "scale"}
+    g = estimators.grad_samples(lambda z: z * 1.0, q, 10, np.random.default_rng(0))
+    np.testing.assert_allclose(g["loc"], 1.0)
+    p = t64([0.3, 0.6])
+    g = estimators.grad_samples(lambda z: 2.0 * z, Bernoulli(probs=p), 50_000, np.random.default_rng(1), "score")
+    np.testing.assert_allclose(g["probs"].mean(0), [2.0, 2.0], atol=0.06)          # d/dp E[2z] = 2
+
+
 def test_bad_input_gets_a_clear_error():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="method='score'"):

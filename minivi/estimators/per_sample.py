@@ -27,18 +27,20 @@ from ..distributions import Distribution
 def parameters_of(q: Distribution) -> dict[str, Tensor]:
     """The parameter tensors of ``q`` that were given to it, by name (``q.params`` order).
 
-    A parameter computed by ``q`` from another one is skipped: ``Bernoulli(logits=η)`` stores
-    ``probs = σ(η)`` too, but only ``logits`` was given. (``Categorical(logits=η)`` stores the
+    An optional parameter that ``q`` computed from another one is skipped: ``Bernoulli(logits=η)``
+    stores ``probs = σ(η)`` too, but only ``logits`` was given. (``Categorical(logits=η)`` stores the
     normalised log_softmax(η); rebuilding from it gives the same distribution, and the gradient with
     respect to it equals the gradient with respect to η, because log_softmax is shift-invariant.)
     """
     if not isinstance(q, Distribution):
         raise TypeError(f"expected a minivi distribution (e.g. Normal(loc, scale)), got {type(q).__name__}")
     tensors = {name: getattr(q, name) for name in q.params if isinstance(getattr(q, name, None), Tensor)}
+    signature = inspect.signature(type(q).__init__).parameters
     given = {}
     for name, t in tensors.items():
+        optional = name in signature and signature[name].default is None   # one of alternatives (logits= or probs=)
         others = {id(u) for other, u in tensors.items() if other != name}
-        if not _computed_from(t, others):
+        if not (optional and _computed_from(t, others)):
             given[name] = t
     return given
 
