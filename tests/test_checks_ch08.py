@@ -95,8 +95,9 @@ def test_forbidden_names_exist():
                 break
 
 
-def test_calling_minivi_estimators_would_pass_without_the_grader_blocking_it():
-    """Why FORBIDDEN is needed: grad_samples computes exactly what 08.pathwise_normal asks for."""
+def test_grad_samples_with_its_own_noise_does_not_pass_pathwise_normal():
+    """The check compares sample by sample on the given eps, so even without FORBIDDEN's blocking, a call of
+    grad_samples (which draws its own noise) cannot pass it."""
     from minivi import estimators
     from minivi.distributions import Normal
 
@@ -106,4 +107,4 @@ def test_calling_minivi_estimators_would_pass_without_the_grader_blocking_it():
         g = estimators.grad_samples(f, q, len(eps), np.random.default_rng(0))
         return g["loc"], g["scale"]
 
-    assert registry.run_check("08.pathwise_normal", via_library).status == "failed"  # different noise: caught anyway
+    assert registry.run_check("08.pathwise_normal", via_library).status == "failed"
