@@ -11,7 +11,8 @@ from scipy import special
 
 import minivi as mv
 from minivi import estimators
-from minivi.distributions import Bernoulli, Categorical, Exponential, Gumbel, Kumaraswamy, Laplace, Logistic, Normal
+from minivi.distributions import (Bernoulli, Categorical, Exponential, Gumbel, Kumaraswamy, Laplace, Logistic, Normal,
+                                  OrderedLogistic)
 
 
 def t64(x, requires_grad=True):
@@ -232,6 +233,8 @@ def test_bad_input_gets_a_clear_error():
         estimators.grad_samples(lambda z: z, Normal(0.0, 1.0), 10, rng)
     with pytest.raises(ValueError, match="method must be"):
         estimators.grad_samples(lambda z: z, Normal(t64(0.0), t64(1.0)), 10, rng, method="reinforce")
+    with pytest.raises(ValueError, match="loop_grad_samples"):             # cut points have an event axis
+        estimators.grad_samples(lambda z: z * 1.0, OrderedLogistic(t64([0.1, 0.2, 0.3]), t64([-1.0, 1.0])), 5, rng, "score")
     with pytest.raises(ValueError, match="at least 2"):
         estimators.grad_samples(lambda z: z, Normal(t64(0.0), t64(1.0)), 1, rng, "score", "mean")
 

@@ -93,7 +93,18 @@ def expand_params(q: Distribution, n: int) -> tuple[Distribution, dict[str, Tens
     for name in list(inspect.signature(type(q).__init__).parameters)[1:]:  # other settings, e.g. lower=
         if name not in kwargs and name not in q.params and hasattr(q, name):
             kwargs[name] = getattr(q, name)
-    return type(q)(**kwargs), leaves
+    try:
+        q_n = type(q)(**kwargs)
+    except (ValueError, TypeError):
+        q_n = None
+    if q_n is None or tuple(q_n.batch_shape) != (n,) + batch:
+        got = "an error" if q_n is None else f"batch shape {tuple(q_n.batch_shape)}"
+        raise ValueError(
+            f"{type(q).__name__}: expanding its parameters over {n} samples gave {got}, "
+            f"not {(n,) + batch} (a parameter with event axes that cannot be told apart from batch axes); "
+            "estimate its gradients with a loop (loop_grad_samples) instead"
+        )
+    return q_n, leaves
 
 
 def per_sample_grads(total: Tensor, leaves: dict[str, Tensor], shapes: dict[str, tuple], n: int,
