@@ -22,3 +22,9 @@ from .poisson import Poisson
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gamma", "Laplace",
            "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]
+from .exponential import Exponential  # noqa: E402 - chapter 08: reparameterised by location-scale / inverse CDF
+from .gumbel import Gumbel  # noqa: E402
+from .kumaraswamy import Kumaraswamy  # noqa: E402
+from .logistic import Logistic  # noqa: E402
+
+__all__ += ["Logistic", "Exponential", "Gumbel", "Kumaraswamy"]
