@@ -4,3 +4,4 @@
 ``minivi.models.autoencoder`` (auto-encoders, denoising auto-encoders). Import the one you
 need, e.g. ``from minivi.models.lvm import PPCA``.
 """
+from .dlgm import DLGM  # noqa: E402,F401 - chapter 09
