@@ -22,3 +22,4 @@ from .poisson import Poisson
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gamma", "Laplace",
            "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]
+from .multivariate_normal import MultivariateNormal  # noqa: E402,F401 - full-covariance Gaussian (chapter 07)
