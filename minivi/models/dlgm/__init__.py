@@ -7,6 +7,6 @@ model with several), its importance-sampled likelihood, IWAE bound and missing-d
     m.log_likelihood(x, 5000, rng)                # importance-sampled log p(x), NumPy (n,)
 """
 from .impute import importance_impute, markov_impute
-from .model import DLGM, LIKELIHOODS, log_mean_exp
+from .model import DLGM, LIKELIHOODS
 
-__all__ = ["DLGM", "LIKELIHOODS", "importance_impute", "log_mean_exp", "markov_impute"]
+__all__ = ["DLGM", "LIKELIHOODS", "importance_impute", "markov_impute"]

@@ -27,10 +27,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 import minivi as mv
-from minivi import Tensor, nn
+from minivi import Tensor, nn, vi
 from minivi.autodiff.backend import get_array_module
 from minivi.autodiff.random import rng_device
-from minivi.distributions import Bernoulli, Distribution, Laplace, Normal, Poisson, kl_divergence
+from minivi.distributions import Bernoulli, Distribution, Laplace, Normal, Poisson
 
 
 def _gaussian(model: "DLGM", eta: Tensor) -> Distribution:
@@ -155,71 +155,75 @@ class DLGM(nn.Module):
         """p(y | z_1) = p(y | η = g(z_1)), batch shape (*z1.shape[:-1], x_dim)."""
         return self._likelihood(self, _flat(self.dec[0], z1))
 
-    def log_joint_ratio(self, x: Tensor, zs: list[Tensor], qs: list[Normal]) -> Tensor:
-        """log p(y, z) − log q(z | y) for samples zs[l] of shape (S, n, z_dims[l]): shape (S, n)."""
-        log_w = self.observation(zs[0]).log_prob(x).sum(axis=-1)
-        for l, (z, q) in enumerate(zip(zs, qs)):
-            above = zs[l + 1] if l + 1 < len(zs) else None
-            log_w = log_w + (self.prior(l, above).log_prob(z) - q.log_prob(z)).sum(axis=-1)
-        return log_w
+    def log_lik(self, x: Tensor, z1: Tensor) -> Tensor:
+        """log p(y | z_1) summed over the data dimensions: shape z1.shape[:-1] (e.g. (S, n))."""
+        eta = _flat(self.dec[0], z1)
+        if self._likelihood is LIKELIHOODS["bernoulli"]:     # y η − softplus(η), without building σ(η)
+            return (x * eta - mv.softplus(eta)).sum(axis=-1)
+        return self._likelihood(self, eta).log_prob(x).sum(axis=-1)
 
-    # --- the free energy and bounds -----------------------------------------------------------------
-    def elbo(self, x, rng, n_samples: int = 1, kl: str = "analytic") -> Tensor:
-        """The free energy F(y, q) per data point, shape (n,): a differentiable lower bound on log p(y).
+    def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
+        """log p(y, z) = log p(y | z_1) + Σ_{l<L} log p(z_l | z_{l+1}) + log p(z_L) for z = [z_1, …, z_L]
+        concatenated on the last axis, shape (S, n, Σ z_dims): returns (S, n)."""
+        zs = self.split(z)
+        out = self.log_lik(x, zs[0])
+        for l, zl in enumerate(zs):
+            out = out + self.prior(l, zs[l + 1] if l + 1 < len(zs) else None).log_prob(zl).sum(axis=-1)
+        return out
 
-        ``kl="analytic"``: F = mean_s log p(y|z_1^s) − Σ_l KL[q(z_l|y) ‖ p(z_l|z_{l+1}^s)] (closed-form KLs,
-        lower variance); ``kl="mc"``: F = mean_s [log p(y, z^s) − log q(z^s|y)]. Both average ``n_samples``
-        reparameterised draws z^s = μ + σ ⊙ ε (the pathwise estimator of chapter 08).
-        """
-        if kl not in ("analytic", "mc"):
-            raise ValueError(f"kl must be 'analytic' or 'mc', got {kl!r}")
-        x = self._as_x(x)
+    def split(self, z: Tensor) -> list[Tensor]:
+        """[z_1, …, z_L] from their concatenation on the last axis."""
+        if len(self.z_dims) == 1:
+            return [z]
+        edges = np.cumsum((0,) + self.z_dims)
+        return [z[..., int(a):int(b)] for a, b in zip(edges[:-1], edges[1:])]
+
+    def q(self, x) -> Normal:
+        """q(z | y) of all stochastic layers as one diagonal Normal over z = [z_1, …, z_L] (they are
+        conditionally independent given y): batch shape (n, Σ z_dims)."""
         qs = self.posterior(x)
-        zs = [q.rsample(rng, (n_samples,)) for q in qs]                 # bottom first: (S, n, d_l)
-        if kl == "mc":
-            return self.log_joint_ratio(x, zs, qs).mean(axis=0)
-        f = self.observation(zs[0]).log_prob(x).sum(axis=-1)            # (S, n)
-        for l, q in enumerate(qs):
-            above = zs[l + 1] if l + 1 < len(zs) else None
-            f = f - kl_divergence(q, self.prior(l, above)).sum(axis=-1)
-        return f.mean(axis=0)
+        if len(qs) == 1:
+            return qs[0]
+        return Normal(mv.concatenate([q.loc for q in qs], axis=-1), mv.concatenate([q.scale for q in qs], axis=-1))
+
+    # --- the free energy and bounds (chapter 07's vi on this model) ---------------------------------
+    def elbo(self, x, rng, n_samples: int = 1, kl: str = "analytic") -> Tensor:
+        """The free energy F(y, q) per data point, shape (n,): a differentiable lower bound on log p(y),
+        by ``vi.free_energy`` with ``n_samples`` reparameterised draws z = μ + σ ⊙ ε (chapter 08's pathwise
+        estimator). One stochastic layer: F = E_q[log p(y|z)] − KL[q(z|y) ‖ N(0, I)], the KL in closed form
+        (``kl="analytic"``) or by Monte Carlo (``kl="mc"``). Several layers: the prior p(z) is hierarchical,
+        so F = E_q[log p(y, z)] + H[q(z|y)] with the entropy in closed form (``"analytic"``) or −E_q[log q].
+        """
+        x = self._as_x(x)
+        q = self.q(x)
+        if len(self.z_dims) == 1:
+            return vi.free_energy(lambda z: self.log_lik(x, z), q, Normal(0.0, 1.0), rng, n_samples, kl)
+        return vi.free_energy(lambda z: self.log_joint(x, z), q, None, rng, n_samples, kl)
 
     def iwae(self, x, rng, n_samples: int) -> Tensor:
-        """The importance-weighted bound (Burda et al. 2016), shape (n,), differentiable:
+        """The importance-weighted bound (Burda et al. 2016), shape (n,), differentiable (``vi.iwae_bound``):
 
             L_K = E[log (1/K) Σ_k p(y, z^k) / q(z^k | y)],   L_1 = F  ≤  L_K  ≤  log p(y).
         """
         x = self._as_x(x)
-        qs = self.posterior(x)
-        zs = [q.rsample(rng, (n_samples,)) for q in qs]
-        return mv.logsumexp(self.log_joint_ratio(x, zs, qs), axis=0) - math.log(n_samples)
+        return vi.iwae_bound(lambda z: self.log_joint(x, z), self.q(x), None, rng, n_samples)
 
-    def log_weights(self, x, n_samples: int, rng, batch_size: int | None = None) -> np.ndarray:
-        """log w_k = log p(y, z^k) − log q(z^k | y) for K draws z^k ~ q(z|y): array (K, n), no graph kept.
-        Draws are made ``batch_size`` at a time (default: about 2·10⁴ rows of decoder work per chunk)."""
-        x = self._as_x(x)
-        chunk = batch_size or max(1, 20_000 // max(1, x.shape[0]))
-        out = []
-        with mv.no_grad():
-            qs = self.posterior(x)
-            for start in range(0, n_samples, chunk):
-                s = min(chunk, n_samples - start)
-                zs = [q.sample(rng, (s,)) for q in qs]
-                out.append(self.log_joint_ratio(x, zs, qs).numpy())
-        return np.concatenate(out, axis=0).astype(np.float64)
-
-    def log_likelihood(self, x, n_samples: int, rng, batch_size: int | None = None,
-                       return_se: bool = False):
-        """Importance-sampled log p(y) with the inference network as proposal, array (n,):
+    def log_likelihood(self, x, n_samples: int, rng, batch_size: int | None = None, return_se: bool = False):
+        """Importance-sampled log p(y) with the inference network as proposal (``vi.log_marginal_is``),
+        NumPy array (n,):
 
             log p(y) ≈ log (1/K) Σ_k w_k,    w_k = p(y, z^k) / q(z^k | y),   z^k ~ q(z | y).
 
-        Consistent as K → ∞ (and a stochastic lower bound in expectation). ``return_se=True`` also returns
-        the delta-method Monte Carlo standard error sd(w) / (√K · mean(w)) per data point.
+        Consistent as K → ∞ (a stochastic lower bound in expectation). Draws are made ``batch_size`` at a
+        time (default: about 2,000 rows of decoder work per chunk: bounded memory, cache-sized arrays).
+        ``return_se=True`` also returns the delta-method standard error √(1/ESS − 1/K) per data point.
         """
-        if n_samples < 1:
-            raise ValueError(f"log_likelihood needs n_samples >= 1, got {n_samples}")
-        return log_mean_exp(self.log_weights(x, n_samples, rng, batch_size), return_se=return_se)
+        x = self._as_x(x)
+        batch_size = batch_size or max(1, 2_000 // x.shape[0])
+        with mv.no_grad():
+            est, ess = vi.log_marginal_is(lambda z: self.log_joint(x, z), self.q(x), None, rng, n_samples,
+                                          batch_size)
+        return (est, vi.is_log_stderr(ess, n_samples)) if return_se else est
 
     # --- explain, simulate -------------------------------------------------------------------------
     def encode(self, x, layer: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -285,16 +289,3 @@ class DLGM(nn.Module):
         return (f"x_dim={self.x_dim}, hidden={self.hidden}, z_dims={self.z_dims}, "
                 f"likelihood={self.likelihood_name!r}")
 
-
-def log_mean_exp(log_w: np.ndarray, axis: int = 0, return_se: bool = False):
-    """log (1/K) Σ_k exp(log_w_k) along ``axis``, stably (max subtracted first); with ``return_se`` also
-    the delta-method standard error of that estimate, sd(w) / (√K mean(w))."""
-    log_w = np.asarray(log_w, dtype=np.float64)
-    m = log_w.max(axis=axis, keepdims=True)
-    w = np.exp(log_w - m)
-    mean = w.mean(axis=axis)
-    est = np.log(mean) + np.squeeze(m, axis=axis)
-    if not return_se:
-        return est
-    k = log_w.shape[axis]
-    return est, w.std(axis=axis, ddof=1 if k > 1 else 0) / (math.sqrt(k) * mean)
