@@ -8,5 +8,6 @@ model with several), its importance-sampled likelihood, IWAE bound and missing-d
 """
 from .impute import importance_impute, markov_impute
 from .model import DLGM, LIKELIHOODS
+from .training import fit_dlgm
 
-__all__ = ["DLGM", "LIKELIHOODS", "importance_impute", "markov_impute"]
+__all__ = ["DLGM", "LIKELIHOODS", "fit_dlgm", "importance_impute", "markov_impute"]
