@@ -64,16 +64,15 @@ def importance_impute(model, y, observed_mask, rng, n_samples: int = 500, resamp
         q = model.q(x)
         z = q.sample(rng, (n_samples,))                                     # (K, n, Σ z_dims)
         zs = model.split(z)
-        obs = model.observation(zs[0])
         O = mv.tensor(mask, dtype=x.dtype, device=x.device)
         y_o = mv.tensor(np.where(mask, y, 0.0), dtype=x.dtype, device=x.device)   # missing entries: any valid value
-        log_w = (obs.log_prob(y_o) * O).sum(axis=-1)                        # log p(y_o | z), (K, n)
+        log_w = (model.log_lik_pixels(y_o, zs[0]) * O).sum(axis=-1)          # log p(y_o | z), (K, n)
         for l, zl in enumerate(zs):
             log_w = log_w + model.prior(l, zs[l + 1] if l + 1 < len(zs) else None).log_prob(zl).sum(axis=-1)
         log_w = (log_w - q.log_prob(z).sum(axis=-1)).numpy().astype(np.float64)
         w = np.exp(log_w - log_w.max(axis=0))
         w /= w.sum(axis=0)                                                  # normalised weights (K, n)
-        means = obs.mean.numpy()                                            # (K, n, x_dim)
+        means = model.observation(zs[0]).mean.numpy()                      # (K, n, x_dim)
     if resample:
         u = rng.random(w.shape[1])
         u = u.get() if hasattr(u, "get") else u                             # a CuPy draw comes to the host

@@ -155,12 +155,19 @@ class DLGM(nn.Module):
         """p(y | z_1) = p(y | η = g(z_1)), batch shape (*z1.shape[:-1], x_dim)."""
         return self._likelihood(self, _flat(self.dec[0], z1))
 
+    def log_lik_pixels(self, x: Tensor, z1: Tensor) -> Tensor:
+        """log p(y_j | z_1) for every data dimension j: shape (*z1.shape[:-1], x_dim).
+
+        Bernoulli: y η − softplus(η), written out (no σ(η) built, and grey levels y ∈ [0, 1] allowed: then
+        it is the cross-entropy, as in chapter 05's auto-encoder)."""
+        eta = _flat(self.dec[0], z1)
+        if self._likelihood is LIKELIHOODS["bernoulli"]:
+            return x * eta - mv.softplus(eta)
+        return self._likelihood(self, eta).log_prob(x)
+
     def log_lik(self, x: Tensor, z1: Tensor) -> Tensor:
         """log p(y | z_1) summed over the data dimensions: shape z1.shape[:-1] (e.g. (S, n))."""
-        eta = _flat(self.dec[0], z1)
-        if self._likelihood is LIKELIHOODS["bernoulli"]:     # y η − softplus(η), without building σ(η)
-            return (x * eta - mv.softplus(eta)).sum(axis=-1)
-        return self._likelihood(self, eta).log_prob(x).sum(axis=-1)
+        return self.log_lik_pixels(x, z1).sum(axis=-1)
 
     def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(y, z) = log p(y | z_1) + Σ_{l<L} log p(z_l | z_{l+1}) + log p(z_L) for z = [z_1, …, z_L]
