@@ -55,18 +55,28 @@ def markov_impute(model, y, observed_mask, rng, n_steps: int = 50, init=0.5, ret
     return np.stack(chain) if return_chain else state
 
 
-def importance_impute(model, y, observed_mask, rng, n_samples: int = 500, resample: bool = False, init=0.5):
+def importance_impute(model, y, observed_mask, rng, n_samples: int = 500, resample: bool = False, init=0.5,
+                      max_elements: int = 4_000_000):
     """Σ_k w̃_k E[y_m | z^k] with z^k ~ q(z | y_filled) and w_k ∝ p(y_o | z^k) p(z^k) / q(z^k | y_filled);
-    with ``resample=True``, E[y_m | z^k] of one k drawn with probability w̃_k per row (an imputation)."""
+    with ``resample=True``, E[y_m | z^k] of one k drawn with probability w̃_k per row (an imputation).
+    Rows are processed a few at a time so that the K x rows x x_dim means stay under ``max_elements``."""
     y, mask, filled = _prepare(model, y, observed_mask, init)
+    rows = max(1, max_elements // (n_samples * model.x_dim))
+    guess = np.empty_like(filled)
+    for a in range(0, len(y), rows):
+        guess[a:a + rows] = _importance_rows(model, filled[a:a + rows], mask[a:a + rows], rng, n_samples, resample)
+    return np.where(mask, y, guess)
+
+
+def _importance_rows(model, filled, mask, rng, n_samples, resample):
     with mv.no_grad():
         x = model._as_x(filled)
         q = model.q(x)
         z = q.sample(rng, (n_samples,))                                     # (K, n, Σ z_dims)
         zs = model.split(z)
         O = mv.tensor(mask, dtype=x.dtype, device=x.device)
-        y_o = mv.tensor(np.where(mask, y, 0.0), dtype=x.dtype, device=x.device)   # missing entries: any valid value
-        log_w = (model.log_lik_pixels(y_o, zs[0]) * O).sum(axis=-1)          # log p(y_o | z), (K, n)
+        y_o = mv.tensor(np.where(mask, filled, 0.0), dtype=x.dtype, device=x.device)   # missing: any valid value
+        log_w = (model.log_lik_pixels(y_o, zs[0]) * O).sum(axis=-1)         # log p(y_o | z), (K, n)
         for l, zl in enumerate(zs):
             log_w = log_w + model.prior(l, zs[l + 1] if l + 1 < len(zs) else None).log_prob(zl).sum(axis=-1)
         log_w = (log_w - q.log_prob(z).sum(axis=-1)).numpy().astype(np.float64)
@@ -77,7 +87,5 @@ def importance_impute(model, y, observed_mask, rng, n_samples: int = 500, resamp
         u = rng.random(w.shape[1])
         u = u.get() if hasattr(u, "get") else u                             # a CuPy draw comes to the host
         k = np.minimum((np.cumsum(w, axis=0) < u).sum(axis=0), n_samples - 1)
-        guess = means[k, np.arange(w.shape[1])]
-    else:
-        guess = np.einsum("kn,knd->nd", w, means)
-    return np.where(mask, y, guess)
+        return means[k, np.arange(w.shape[1])]
+    return np.einsum("kn,knd->nd", w, means)
