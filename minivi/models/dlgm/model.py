@@ -12,23 +12,24 @@ conditionally independent given y,
 
     q(z | y) = Π_l N(z_l; μ_l(d_l), diag σ_l(d_l)²).
 
-Trained by maximising the free energy (chapter 07), estimated by the pathwise estimator (chapter 08):
+Trained by maximising the free energy (chapter 07, ``minivi.vi``), estimated with the pathwise estimator
+(chapter 08), z = μ + σ ⊙ ε:
 
-    F(y, q) = E_q[log p(y | z_1)] − KL[q(z_L|y) ‖ N(0, I)] − Σ_{l<L} E_q[KL[q(z_l|y) ‖ p(z_l | z_{l+1})]]
+    one layer:      F(y, q) = E_q[log p(y | z)] − KL[q(z|y) ‖ N(0, I)]            (KL in closed form)
+    several layers: F(y, q) = E_q[log p(y, z)] + H[q(z|y)]                       (entropy in closed form)
 
-(each KL in closed form, given a sample of the layer above). One stochastic layer is the VAE; with no
-deterministic layers and a Gaussian likelihood it is factor analysis (PPCA when the noise is isotropic).
+(with several layers the prior p(z) = p(z_L) Π_l p(z_l | z_{l+1}) is not a Normal with a closed-form KL,
+but q's entropy still is). One stochastic layer is the VAE; with no deterministic layers and a Gaussian
+likelihood it is factor analysis (PPCA when the noise is isotropic).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 import numpy as np
 
 import minivi as mv
 from minivi import Tensor, nn, vi
-from minivi.autodiff.backend import get_array_module
 from minivi.autodiff.random import rng_device
 from minivi.distributions import Bernoulli, Distribution, Laplace, Normal, Poisson
 
@@ -122,7 +123,8 @@ class DLGM(nn.Module):
         self.dec = [_net((z_dims[l],) + self.hidden[l][::-1] + (below[l],), activation, rng, last_activation=False)
                     for l in range(L)]
         dtype, device = self.enc_loc[0].W.dtype, self.enc_loc[0].W.device
-        self.log_sigma_z = [nn.Parameter(np.zeros(d), dtype=dtype, device=device) for d in z_dims[:-1]]  # log diag Σ_l^½
+        # log of the diagonal of Σ_l^½ for every layer below the top
+        self.log_sigma_z = [nn.Parameter(np.zeros(d), dtype=dtype, device=device) for d in z_dims[:-1]]
         self.log_sigma_y = nn.Parameter(np.zeros(self.x_dim), dtype=dtype, device=device)
         if isinstance(likelihood, str) and likelihood in ("bernoulli", "poisson"):
             self.log_sigma_y.requires_grad = False     # unused: no gradient, not a parameter
