@@ -15,11 +15,10 @@ conditionally independent given y,
 Trained by maximising the free energy (chapter 07, ``minivi.vi``), estimated with the pathwise estimator
 (chapter 08), z = μ + σ ⊙ ε:
 
-    one layer:      F(y, q) = E_q[log p(y | z)] − KL[q(z|y) ‖ N(0, I)]            (KL in closed form)
-    several layers: F(y, q) = E_q[log p(y, z)] + H[q(z|y)]                       (entropy in closed form)
+    F(y, q) = E_q[log p(y | z_1)] − KL[q(z_L|y) ‖ N(0, I)] − Σ_{l<L} E_q[KL[q(z_l|y) ‖ p(z_l | z_{l+1})]]
 
-(with several layers the prior p(z) = p(z_L) Π_l p(z_l | z_{l+1}) is not a Normal with a closed-form KL,
-but q's entropy still is). One stochastic layer is the VAE; with no deterministic layers and a Gaussian
+(each KL in closed form given a draw of the layer above: lower variance than log p(y, z) − log q(z|y),
+which ``kl="mc"`` uses). One stochastic layer is the VAE; with no deterministic layers and a Gaussian
 likelihood it is factor analysis (PPCA when the noise is isotropic).
 """
 from __future__ import annotations
@@ -190,7 +189,10 @@ class DLGM(nn.Module):
     def q(self, x) -> Normal:
         """q(z | y) of all stochastic layers as one diagonal Normal over z = [z_1, …, z_L] (they are
         conditionally independent given y): batch shape (n, Σ z_dims)."""
-        qs = self.posterior(x)
+        return self._joint(self.posterior(x))
+
+    @staticmethod
+    def _joint(qs: list[Normal]) -> Normal:
         if len(qs) == 1:
             return qs[0]
         return Normal(mv.concatenate([q.loc for q in qs], axis=-1), mv.concatenate([q.scale for q in qs], axis=-1))
@@ -198,16 +200,30 @@ class DLGM(nn.Module):
     # --- the free energy and bounds (chapter 07's vi on this model) ---------------------------------
     def elbo(self, x, rng, n_samples: int = 1, kl: str = "analytic") -> Tensor:
         """The free energy F(y, q) per data point, shape (n,): a differentiable lower bound on log p(y),
-        by ``vi.free_energy`` with ``n_samples`` reparameterised draws z = μ + σ ⊙ ε (chapter 08's pathwise
-        estimator). One stochastic layer: F = E_q[log p(y|z)] − KL[q(z|y) ‖ N(0, I)], the KL in closed form
-        (``kl="analytic"``) or by Monte Carlo (``kl="mc"``). Several layers: the prior p(z) is hierarchical,
-        so F = E_q[log p(y, z)] + H[q(z|y)] with the entropy in closed form (``"analytic"``) or −E_q[log q].
+        with ``n_samples`` reparameterised draws z = μ + σ ⊙ ε (chapter 08's pathwise estimator).
+
+        One stochastic layer (``vi.free_energy``): F = E_q[log p(y|z)] − KL[q(z|y) ‖ N(0, I)], the KL in
+        closed form (``kl="analytic"``) or by Monte Carlo (``kl="mc"``). Several layers, ``"analytic"``
+        (Rezende et al. 2014): each layer's KL in closed form given a draw of the layer above,
+
+            F = E_q[log p(y | z_1)] − KL[q(z_L|y) ‖ N(0, I)] − Σ_{l<L} E_q[KL[q(z_l|y) ‖ p(z_l | z_{l+1})]];
+
+        ``"mc"``: F = E_q[log p(y, z) − log q(z|y)] (``vi.free_energy`` on the log-joint).
         """
         x = self._as_x(x)
-        q = self.q(x)
+        qs = self.posterior(x)
+        q = self._joint(qs)
         if len(self.z_dims) == 1:
             return vi.free_energy(lambda z: self.log_lik(x, z), q, Normal(0.0, 1.0), rng, n_samples, kl)
-        return vi.free_energy(lambda z: self.log_joint(x, z), q, None, rng, n_samples, kl)
+        if kl == "mc":
+            return vi.free_energy(lambda z: self.log_joint(x, z), q, None, rng, n_samples, kl)
+        if kl != "analytic":
+            raise ValueError(f"kl must be 'analytic' or 'mc', got {kl!r}")
+        zs = self.split(q.rsample(rng, (n_samples,)))                        # the same draws as kl="mc"
+        f = self.log_lik(x, zs[0])                                            # (S, n)
+        for l, ql in enumerate(qs):
+            f = f - vi.kl_term(ql, self.prior(l, zs[l + 1] if l + 1 < len(zs) else None))   # (S, n) or (n,)
+        return f.mean(axis=0)
 
     def iwae(self, x, rng, n_samples: int) -> Tensor:
         """The importance-weighted bound (Burda et al. 2016), shape (n,), differentiable (``vi.iwae_bound``):
