@@ -28,3 +28,4 @@ from .kumaraswamy import Kumaraswamy  # noqa: E402
 from .logistic import Logistic  # noqa: E402
 
 __all__ += ["Logistic", "Exponential", "Gumbel", "Kumaraswamy"]
+from .multivariate_normal import MultivariateNormal  # noqa: E402,F401 - full-covariance Gaussian (chapter 07)
