@@ -14,8 +14,8 @@ mark the learner's code in ``solutions/NN_name.ipynb`` with ``# BEGIN SOLUTION N
 ``# END SOLUTION``, run ``python -m minivi build-exercises`` and grade both notebooks.
 """
 
-from .registry import CheckFailed, UnknownCheck, check, checks_for_chapter, get_check, register, run_check
-from .grader import GradeResult, GraderError, format_table, grade_notebook
+from .registry import CheckFailed, Partial, UnknownCheck, check, checks_for_chapter, get_check, register, run_check
+from .grader import GradeResult, GraderError, format_table, grade_many, grade_notebook
 from .notebooks import build_exercises
 
 __all__ = [
