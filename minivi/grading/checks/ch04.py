@@ -27,13 +27,16 @@ def _engine():
 @register(
     "04.l2_log_prior",
     points=2,
-    hint="log N(w; 0, σ²I) = Σ_i [−w_i²/(2σ²) − ½ log(2πσ²)]: the second term is the normalising constant, "
-    "one per entry of w (w.size of them). Build it from tensor operations ((w * w).sum()) so that the "
-    "gradient flows; use math.log / np.log only for the constant.",
+    hint=(
+        'A Gaussian log-density has a quadratic term and a normalising constant: count the constants.',
+        "log N(w; 0, σ²I) = Σ_i [−w_i²/(2σ²) − ½ log(2πσ²)]: the second term is the normalising constant, "
+        "one per entry of w (w.size of them). Build it from tensor operations ((w * w).sum()) so that the "
+        "gradient flows; use math.log / np.log only for the constant.",
+    ),
 )
-def _check_l2_log_prior(gaussian_log_prior):
+def _check_l2_log_prior(gaussian_log_prior, hidden=False):
     mv = _engine()
-    r = rng(401)
+    r = rng(401, hidden)
     for shape, sigma in [((5,), 1.0), ((3, 4), 0.3), ((2, 3, 2), 2.5), ((1,), 0.05)]:
         w_np = r.standard_normal(shape) * sigma * 1.5
         w = mv.tensor(w_np, dtype="float64", requires_grad=True)
@@ -83,12 +86,16 @@ def _dropout_call(dropout, x, p, seed_or_rng, training=True):
 @register(
     "04.dropout",
     points=2,
-    hint="Draw one uniform number per entry with rng.random(x.shape); keep the entry where it is >= p and "
-    "multiply the kept ones by 1/(1 - p) so the mean is unchanged. With training=False (or p = 0) return x. "
-    "Reject p outside [0, 1) with a ValueError.",
+    hint=(
+        'Each entry is kept independently with probability 1 - p; the kept ones are scaled so the mean stays.',
+        'Inverted dropout: scale by 1/(1 - p) while training, do nothing at evaluation; reject bad p.',
+        "Draw one uniform number per entry with rng.random(x.shape); keep the entry where it is >= p and "
+        "multiply the kept ones by 1/(1 - p) so the mean is unchanged. With training=False (or p = 0) return x. "
+        "Reject p outside [0, 1) with a ValueError.",
+    ),
 )
-def _check_dropout(dropout):
-    r = rng(402)
+def _check_dropout(dropout, hidden=False):
+    r = rng(402, hidden)
     x = r.standard_normal((3, 4, 5))
     for p in (0.3, 0.8):
         out = _dropout_call(dropout, x, p, 0, training=False)
@@ -153,17 +160,19 @@ def _logistic_beta_logpdf(phi: np.ndarray, a: float, b: float) -> np.ndarray:
 @register(
     "04.logit_density",
     points=2,
-    hint="θ = σ(φ) and dθ/dφ = σ(φ)(1 − σ(φ)), so log p_φ(φ) = log p_θ(σ(φ)) + log σ(φ) + log(1 − σ(φ)). "
-    "For large |φ| compute the two logs stably: log σ(φ) = scipy.special.log_expit(φ) and "
-    "log(1 − σ(φ)) = log_expit(−φ).",
+    hint=(
+        'Change of variables: p_φ(φ) = p_θ(θ(φ)) |dθ/dφ|, with θ = σ(φ).',
+        "θ = σ(φ) and dθ/dφ = σ(φ)(1 − σ(φ)), so log p_φ(φ) = log p_θ(σ(φ)) + log σ(φ) + log(1 − σ(φ)). "
+        "For large |φ| compute the two logs stably: log σ(φ) = scipy.special.log_expit(φ) and "
+        "log(1 − σ(φ)) = log_expit(−φ).",
+    ),
 )
-def _check_logit_density(logit_log_density):
-    phi = np.linspace(-8.0, 8.0, 33)
-    cases = [
-        ("θ ~ Uniform(0, 1)", lambda t: np.zeros_like(t), stats.logistic.logpdf(phi)),
-        ("θ ~ Beta(4, 2)", lambda t: stats.beta.logpdf(t, 4, 2), _logistic_beta_logpdf(phi, 4, 2)),
-        ("θ ~ Beta(0.5, 3)", lambda t: stats.beta.logpdf(t, 0.5, 3), _logistic_beta_logpdf(phi, 0.5, 3)),
-    ]
+def _check_logit_density(logit_log_density, hidden=False):
+    phi = np.linspace(-8.0, 8.0, 33) if not hidden else np.linspace(-11.0, 9.5, 27)
+    shapes = [(4, 2), (0.5, 3)] if not hidden else [(2.5, 7), (3, 0.7)]
+    cases = [("θ ~ Uniform(0, 1)", lambda t: np.zeros_like(t), stats.logistic.logpdf(phi))]
+    cases += [(f"θ ~ Beta({a:g}, {b:g})", lambda t, a=a, b=b: stats.beta.logpdf(t, a, b), _logistic_beta_logpdf(phi, a, b))
+              for a, b in shapes]
     for name, log_p_theta, expected in cases:
         got = call(logit_log_density, log_p_theta, phi, name="logit_log_density", arg_names=("log_p_theta", "phi"))
         assert_close(got, expected, "logit_log_density(log_p_theta, phi)",
@@ -204,13 +213,16 @@ class _SpyFit:
 @register(
     "04.bootstrap",
     points=3,
-    hint="For each of the n_boot replicates draw n row indices with replacement from rng "
-    "(rng.integers(0, n, size=n)), refit on X[idx], y[idx] (the same rows for both), and stack the "
-    "fitted parameter vectors into an (n_boot, P) array.",
+    hint=(
+        'A bootstrap replicate refits on a resample of the rows, drawn with replacement.',
+        'Draw the n row indices from the rng you are given and use the same rows of X and y; one fitted parameter vector per replicate, stacked into an (n_boot, P) array.',
+        "The check watches which rows each refit sees and replays your rng: draw each replicate's indices "
+        "from rng (integers in [0, n)), not from np.random or a new generator.",
+    ),
 )
-def _check_bootstrap(bootstrap):
+def _check_bootstrap(bootstrap, hidden=False):
     n, n_boot = 40, 25
-    X = np.column_stack([np.arange(n, dtype=float), rng(403).standard_normal(n)])   # column 0 = the row's id
+    X = np.column_stack([np.arange(n, dtype=float), rng(403, hidden).standard_normal(n)])   # column 0 = the row's id
     y = 10.0 * np.arange(n)                                                           # y = 10 × the row's id
     spy = _SpyFit()
     out = as_array(call(bootstrap, spy, X, y, n_boot, rng(0), name="bootstrap",
@@ -251,7 +263,7 @@ def _check_bootstrap(bootstrap):
 
     # The standard error of a sample mean: the bootstrap's spread should match s / √n.
     n2, sigma = 100, 2.0
-    data = rng(404).normal(3.0, sigma, size=n2)
+    data = rng(404, hidden).normal(3.0, sigma, size=n2)
     reps = as_array(call(bootstrap, lambda Xs, ys: np.array([ys.mean()]), data[:, None], data, 2000, rng(5),
                          name="bootstrap"), "bootstrap(mean, ...)")
     assert_shape(reps, (2000, 1), "bootstrap(mean of y, X, y, n_boot=2000, rng)")

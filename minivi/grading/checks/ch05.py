@@ -33,12 +33,15 @@ def _near(value: float, target: float, tol: float) -> bool:
 @register(
     "05.corrupt",
     points=2,
-    hint="Draw a keep-mask m = rng.random(y.shape) >= p (one independent draw per entry), multiply, then "
-    "add std * rng.standard_normal(y.shape) to every entry. Use only the rng you are given, and build a "
-    "new array instead of writing into y.",
+    hint=(
+        'Two independent corruptions per entry: a Bernoulli keep-mask and additive Gaussian noise.',
+        "Draw a keep-mask m = rng.random(y.shape) >= p (one independent draw per entry), multiply, then "
+        "add std * rng.standard_normal(y.shape) to every entry. Use only the rng you are given, and build a "
+        "new array instead of writing into y.",
+    ),
 )
-def _check_corrupt(corrupt):
-    r = rng(501)
+def _check_corrupt(corrupt, hidden=False):
+    r = rng(501, hidden)
     # Shapes are kept, and p = std = 0 leaves the data as it is.
     for shape in [(7,), (3, 4), (2, 3, 5)]:
         y = r.uniform(0.1, 1.0, shape)
@@ -169,13 +172,16 @@ def _run_loss(dae_loss, kind, encoder, decoder, Y, Yt, what):
 @register(
     "05.dae_loss",
     points=3,
-    hint="η = decoder(encoder(y_tilde)); per entry (y − η)² or softplus(η) − y·η (mv.softplus is stable for "
-    "any η, log(sigmoid(η)) is not); then .sum(axis=1).mean(). The target is the clean y.",
+    hint=(
+        'Encode the corrupted input, decode, and compare with the CLEAN input.',
+        "η = decoder(encoder(y_tilde)); per entry (y − η)² or softplus(η) − y·η (mv.softplus is stable for "
+        "any η, log(sigmoid(η)) is not); then .sum(axis=1).mean(). The target is the clean y.",
+    ),
 )
-def _check_dae_loss(dae_loss):
+def _check_dae_loss(dae_loss, hidden=False):
     if not callable(dae_loss):
         raise CheckFailed(f"expected your function dae_loss, got {type(dae_loss).__name__}")
-    r = rng(502)
+    r = rng(502, hidden)
     n, d, k = 6, 5, 3
     with mv.default_dtype("float64"):
         A = mv.tensor(r.standard_normal((d, k)), requires_grad=True)
@@ -259,11 +265,14 @@ def _pca_data(r, n, d):
 @register(
     "05.pca",
     points=2,
-    hint="Centre the data with its column means, take the SVD of the centred data, x_c = U S Vᵀ, and return the mean "
-    "and the first k rows of Vᵀ as columns (shape (d, k)): the directions of largest variance.",
+    hint=(
+        'The principal directions are the top right-singular vectors of the centred data.',
+        "Centre the data with its column means, take the SVD of the centred data, x_c = U S Vᵀ, and return the mean "
+        "and the first k rows of Vᵀ as columns (shape (d, k)): the directions of largest variance.",
+    ),
 )
-def _check_pca(pca):
-    r = rng(503)
+def _check_pca(pca, hidden=False):
+    r = rng(503, hidden)
     for n, d, k in [(200, 6, 1), (200, 6, 3), (50, 10, 4), (300, 5, 5)]:
         x = _pca_data(r, n, d)
         context = f"for x of shape {x.shape} and k={k}"
@@ -299,11 +308,14 @@ def _check_pca(pca):
 @register(
     "05.masked_error",
     points=1,
-    hint="mask is True where a pixel was observed: square the errors, keep the entries where mask is False, "
-    "sum over the pixels of each image and average over the images.",
+    hint=(
+        'Only the missing pixels count; mask is True where a pixel is observed.',
+        "mask is True where a pixel was observed: square the errors, keep the entries where mask is False, "
+        "sum over the pixels of each image and average over the images.",
+    ),
 )
-def _check_masked_error(masked_error):
-    r = rng(504)
+def _check_masked_error(masked_error, hidden=False):
+    r = rng(504, hidden)
     for n, d in [(5, 8), (1, 3), (40, 20)]:
         x, recon = r.uniform(0, 1, (n, d)), r.uniform(0, 1, (n, d))
         mask = r.random((n, d)) < 0.6
