@@ -494,15 +494,11 @@ def _load_check_files(paths: Iterable[str | os.PathLike]) -> list[str]:
             raise GraderError(f"--checks {entry}: no such file or folder")
     for path in files:
         name = "minivi_teacher_checks_" + re.sub(r"\W", "_", path)
-        if name in sys.modules:
-            continue
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # noqa: BLE001
-            del sys.modules[name]
             raise GraderError(f"could not load the checks in {path}: {type(exc).__name__}: {exc}") from exc
     return files
 
@@ -515,8 +511,16 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
     path = Path(path)
     nb = _read_notebook(path)
     chapter = str(chapter) if chapter else chapter_of_notebook(nb, path)
-    check_files = _load_check_files(checks)
-    registered: list[Check] = checks_for_chapter(chapter)
+    from . import registry
+
+    checks_for_chapter(chapter)  # the package's own checks, loaded once
+    saved = dict(registry._REGISTRY)
+    try:  # a teacher's checks count for this notebook only
+        check_files = _load_check_files(checks)
+        registered: list[Check] = checks_for_chapter(chapter)
+    finally:
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved)
     if not registered:
         raise GraderError(f"chapter {chapter} has no registered checks")
     timeout = max(1.0, float(timeout))
