@@ -118,7 +118,7 @@ def test_close_numbers_show_enough_digits_and_the_tolerance():
     with pytest.raises(CheckFailed) as info:
         assert_close(np.array([-1.1510300]), np.array([-1.1510307]), "x", rtol=1e-7, atol=0.0)
     message = str(info.value)
-    assert "expected -1.1510307, got -1.15103" in message
+    assert "expected -1.151031, got -1.151030" in message
     assert "allowed |got - expected| <= 1.2e-07" in message and "off by 7.0e-07" in message
 
 
@@ -234,31 +234,18 @@ def test_ch01_points_total_15():
     assert all(1 <= c.points <= 3 and c.hint for c in registry.checks_for_chapter("01"))
 
 
-@pytest.mark.parametrize("name", CH01)
-def test_ch01_hidden_cases_differ_from_public_ones(name):
-    """An answer that remembers the public run's inputs and outputs fails the hidden run."""
-    import minivi.grading.checks as toolkit
 
-    seen = []
-    original = toolkit.rng
-    try:
-        toolkit.rng = lambda seed, hidden=False: (seen.append((seed, hidden)), original(seed, hidden))[1]
-        import importlib
+def test_ch01_hidden_run_uses_other_cases():
+    """An answer that only knows the public run's shapes fails the graded run."""
+    public_shapes = {(3,), (2, 3), (4, 1, 2), ()}
 
-        mod = importlib.import_module("minivi.grading.checks.ch01")
-        mod.rng = toolkit.rng
-        chk = registry.get_check(name)
-        for hidden in (False, True):
-            try:
-                chk.func(lambda *a, **k: None, hidden=hidden)
-            except Exception:  # noqa: BLE001 - only the seeds matter here
-                pass
-    finally:
-        toolkit.rng = original
-        mod.rng = original
-    if name != "01.topological_order" or seen:
-        assert {h for _, h in seen} <= {False, True}
-        assert any(h for _, h in seen) or not seen
+    def memorised(g, a, b):
+        if a.shape not in public_shapes:
+            return np.zeros_like(a), np.zeros_like(b)
+        return g * b, g * a
+
+    assert registry.run_check("01.vjp_mul", memorised).passed
+    assert registry.run_check("01.vjp_mul", memorised, hidden=True).status == "failed"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -151,6 +151,8 @@ def distinct_digits(expected: float, got: float, least: int = 6) -> tuple[str, s
     for digits in range(least, 18):
         a, b = f"{expected:.{digits}g}", f"{got:.{digits}g}"
         if a != b:
+            if digits > least:  # equal lengths, so the digits line up
+                a, b = f"{expected:#.{digits}g}", f"{got:#.{digits}g}"
             return a, b
     return repr(expected), repr(got)
 
