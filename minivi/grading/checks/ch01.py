@@ -395,3 +395,41 @@ def _check_gradcheck(gradcheck, hidden=False):
         if bool(got) != expected:
             verdict = "a correct" if expected else "a wrong"
             raise CheckFailed(f"gradcheck returned {bool(got)} for {verdict} gradient: {description}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Choosing eps: the chapter's trade-off between truncation and rounding, measured by the learner
+
+
+@register(
+    "01.best_eps",
+    points=2,
+    hint=("Try every eps of the grid and measure how far each central difference is from df(x).",
+          "The error of a central difference is |(f(x + eps) - f(x - eps)) / (2 eps) - df(x)|; return the "
+          "eps (an element of eps_grid) where it is smallest."),
+)
+def _check_best_eps(best_eps, hidden=False):
+    grid = [10.0 ** -e for e in range(1, 13)] if not hidden else [10.0 ** -e for e in np.arange(1.0, 14.0, 0.5)]
+    cases = [("sin", np.sin, np.cos, 1.0), ("exp", np.exp, np.exp, 0.5)] if not hidden else \
+        [("cos", np.cos, lambda x: -np.sin(x), 2.0), ("x**5", lambda x: x ** 5, lambda x: 5 * x ** 4, 1.3),
+         ("tanh", np.tanh, lambda x: 1 - np.tanh(x) ** 2, -0.4)]
+    for what, f, df, x in cases:
+        got = call(best_eps, f, df, x, list(grid), name="best_eps", arg_names=("f", "df", "x", "eps_grid"))
+        context = f"for f = {what} at x = {x}"
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"best_eps should return one eps from eps_grid, got {type(got).__name__} {got!r} "
+                              f"{context}") from None
+        if not np.any(np.isclose(grid, got, rtol=1e-12, atol=0.0)):
+            raise CheckFailed(f"best_eps returned {got!r} {context}, which is not an element of eps_grid")
+        errors = np.array([abs((f(x + e) - f(x - e)) / (2 * e) - df(x)) for e in grid])
+        mine = errors[int(np.argmin(np.abs(np.array(grid) - got)))]
+        if mine > errors.min() * (1 + 1e-9) + 1e-300:
+            raise CheckFailed(f"best_eps returned eps = {got:g} {context}; its central difference is off by "
+                              f"{mine:.2e}, but eps = {grid[int(np.argmin(errors))]:g} is off by only "
+                              f"{errors.min():.2e}")
+        # The chapter's claim: neither a large eps (truncation) nor a tiny one (rounding) wins.
+        if not 1e-8 <= got <= 1e-3:
+            raise CheckFailed(f"best_eps returned eps = {got:g} {context}: the best eps for a central difference "
+                              "in float64 lies between 1e-8 and 1e-3")

@@ -18,7 +18,7 @@ from scipy import optimize, special, stats
 from ... import autodiff as mv
 from ...autodiff import Tensor
 from ..registry import CheckFailed, register
-from . import as_array, assert_close, assert_shape, call, rng
+from . import as_array, assert_close, assert_shape, call, rng, unpack
 
 #: minivi's own versions of what the exercises ask for: they raise while that exercise is graded.
 FORBIDDEN = {
@@ -30,7 +30,10 @@ FORBIDDEN = {
     "02.irls_step": ["minivi.glm.newton.hessian", "minivi.glm.newton.value_grad_hessian",
                      "minivi.glm.newton.newton_step", "minivi.glm.newton.minimize_newton",
                      "minivi.glm.newton.irls_logistic", "minivi.glm.model.GLM.fit"],
-    "*": ["minivi.grading.checks.ch02._weighted_least_squares", "minivi.grading.checks.ch02._mle"],
+    "02.irls_fit": ["minivi.glm.newton.newton_step", "minivi.glm.newton.minimize_newton",
+                    "minivi.glm.newton.irls_logistic", "minivi.glm.model.GLM.fit"],
+    "*": ["minivi.grading.checks.ch02._weighted_least_squares", "minivi.grading.checks.ch02._mle",
+          "minivi.grading.checks.ch02._score_norm"],
 }
 
 # ----------------------------------------------------------------------------------------------
@@ -396,3 +399,48 @@ def _check_irls_step(irls_step, hidden=False):
                         "irls_step(A, y, beta)")
     assert_close(beta, np.array([special.logit(y.mean())]), "β after 25 IRLS steps with A a column of ones",
                  f"(ȳ = {y.mean():.3f}, so the MLE is logit(ȳ))", rtol=0.0, atol=1e-8)
+
+
+# ----------------------------------------------------------------------------------------------
+# 02.irls_fit: the chapter's claim that Newton's method converges quadratically
+
+
+def _score_norm(A: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+    """‖∇ℓ(β)‖ = ‖Aᵀ(y - σ(Aβ))‖, the size of the log-likelihood's gradient (zero at the MLE)."""
+    return float(np.linalg.norm(A.T @ (y - special.expit(A @ beta))))
+
+
+@register(
+    "02.irls_fit",
+    points=2,
+    hint=("Start at β = 0 and call your irls_step n_steps times, recording the size of the gradient as you go.",
+          "The gradient of the log-likelihood is Aᵀ(y - σ(Aβ)); record its norm before every step and once "
+          "after the last, n_steps + 1 numbers in all."),
+)
+def _check_irls_fit(irls_fit, hidden=False):
+    sizes = [(206, 400, 3), (207, 150, 5)] if not hidden else [(226, 300, 4), (227, 90, 2), (228, 600, 6)]
+    for seed, n, p in sizes:
+        A, y = _logistic_problem(seed, n, p)
+        n_steps = 12
+        context = f"for A of shape {A.shape}, n_steps={n_steps}"
+        out = call(irls_fit, A, y, n_steps, name="irls_fit", arg_names=("A", "y", "n_steps"))
+        beta, norms = unpack(out, ("beta", "norms"), "irls_fit(A, y, n_steps)")
+        beta, norms = as_array(beta, "beta"), as_array(norms, "norms")
+        assert_shape(beta, (p,), "beta", context)
+        assert_shape(norms, (n_steps + 1,), "norms", f"{context} (one norm before each step and one after the last)")
+        assert_close(norms[0], _score_norm(A, y, np.zeros(p)), "norms[0] (the gradient's size at β = 0)", context,
+                     rtol=1e-8)
+        assert_close(norms[-1], _score_norm(A, y, beta), "norms[-1] (the gradient's size at the returned β)",
+                     context, rtol=1e-6, atol=1e-9)
+        # A maximum of the likelihood: the score equations Aᵀ(y - μ) = 0 hold at the returned β.
+        if _score_norm(A, y, beta) > 1e-8 * n:
+            raise CheckFailed(f"after {n_steps} steps {context} the gradient Aᵀ(y - σ(Aβ)) still has norm "
+                              f"{_score_norm(A, y, beta):.3g}: β is not the maximum-likelihood estimate")
+        # The claim: once close, the error squares each step. From a gradient below 1e-1 to one below
+        # 1e-9 takes at most 4 Newton steps (1e-1 → 1e-2 → 1e-4 → 1e-8 → 1e-16); a first-order method needs many.
+        below = np.flatnonzero(norms < 1e-1)
+        tiny = np.flatnonzero(norms < 1e-9)
+        if below.size and tiny.size and tiny[0] - below[0] > 4:
+            raise CheckFailed(f"{context}: your gradient norms {np.array2string(norms, precision=2)} take "
+                              f"{tiny[0] - below[0]} steps to go from below 1e-1 to below 1e-9; Newton steps need "
+                              "at most 4 (the error squares each step)")

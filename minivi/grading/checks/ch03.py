@@ -14,7 +14,7 @@ from scipy.special import logsumexp
 from ... import autodiff as mv
 from ...autodiff.tensor import Tensor
 from ..registry import CheckFailed, register
-from . import as_array, assert_close, assert_shape, call, rng
+from . import as_array, assert_close, assert_shape, call, rng, unpack
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
@@ -347,3 +347,42 @@ def _check_cross_entropy(cross_entropy, hidden=False):
     labels = np.array([2, 0, 1, 1, 3])
     _gradcheck(lambda z: cross_entropy(z, labels), [r.standard_normal((5, 4))], ("logits",),
                "your cross_entropy")
+
+
+# ----------------------------------------------------------------------------------------------
+# 03.accuracy: a test accuracy is a stochastic number, reported with its standard error
+
+
+@register(
+    "03.accuracy",
+    points=1,
+    hint=("The prediction is the class with the largest logit; the accuracy is a mean of 0/1 outcomes.",
+          "The standard error of a mean of n Bernoulli outcomes with rate a is sqrt(a (1 - a) / n)."),
+)
+def _check_accuracy(accuracy, hidden=False):
+    r = rng(304, hidden)
+    sizes = [(50, 10, 0.7), (7, 3, 0.5), (1000, 10, 0.97)] if not hidden else [(64, 5, 0.3), (3, 2, 1.0),
+                                                                               (500, 10, 0.88)]
+    for n, k, rate in sizes:
+        labels = r.integers(0, k, n)
+        logits = r.standard_normal((n, k))
+        right = r.random(n) < rate           # make these rows predict their label
+        logits[right, labels[right]] = logits[right].max(axis=1) + r.uniform(0.1, 1.0, right.sum())
+        wrong_rows = ~right
+        if wrong_rows.any():                 # and the others predict another class
+            other = (labels[wrong_rows] + 1 + r.integers(0, k - 1, wrong_rows.sum())) % k
+            logits[wrong_rows, other] = logits[wrong_rows].max(axis=1) + r.uniform(0.1, 1.0, wrong_rows.sum())
+        context = f"for {n} rows of {k} logits"
+        out = call(accuracy, logits, labels, name="accuracy", arg_names=("logits", "labels"))
+        acc, se = unpack(out, ("accuracy", "standard_error"), "accuracy(logits, labels)")
+        acc, se = float(as_array(acc, "accuracy")), float(as_array(se, "standard error"))
+        a = float(np.mean(right))
+        if not np.isclose(acc, a, rtol=0, atol=1e-12):
+            raise CheckFailed(f"accuracy {context} is {acc:.6g}, but {int(right.sum())} of {n} rows have their "
+                              f"largest logit at the label ({a:.6g})")
+        expected = float(np.sqrt(a * (1 - a) / n))
+        if not np.isclose(se, expected, rtol=1e-9, atol=1e-15):
+            why = " (that is the standard deviation of one outcome: divide by n under the root)" \
+                if np.isclose(se, np.sqrt(a * (1 - a))) else ""
+            raise CheckFailed(f"the standard error {context} with accuracy {a:.4g} is {se:.6g}, expected "
+                              f"{expected:.6g}{why}")

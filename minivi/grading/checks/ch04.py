@@ -275,3 +275,81 @@ def _check_bootstrap(bootstrap, hidden=False):
             f"s/√n = {se_plugin:.3f}), the standard deviation of your 2000 bootstrap means is {se_boot:.3f}, "
             "more than 8% away: resample n rows with replacement for every replicate"
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# 04.choose_lambda: hyper-parameters are chosen on a validation split carved from the training data
+
+
+class _SplitSpy:
+    """fit(X, y, lam) and loss(params, X, y) that record which rows (column 0 of X) each call saw."""
+
+    def __init__(self, losses: dict):
+        self.losses, self.fits, self.evals = losses, [], []
+
+    def fit(self, X, y, lam):
+        rows = np.asarray(X)[:, 0].astype(int)
+        self.fits.append((float(lam), tuple(sorted(rows))))
+        return {"lam": float(lam), "rows": set(rows.tolist())}
+
+    def loss(self, params, X, y):
+        rows = np.asarray(X)[:, 0].astype(int)
+        self.evals.append((params["lam"], tuple(sorted(rows)), params["rows"]))
+        return self.losses[params["lam"]]
+
+
+@register(
+    "04.choose_lambda",
+    points=2,
+    hint=("The test set is never used to choose: hold out part of the TRAINING data and compare λs there.",
+          "Permute the row indices with rng, keep the first round(valid_fraction n) as the validation rows, "
+          "fit each λ on the other rows and score it on the held-out ones; return the λ with the lowest loss."),
+)
+def _check_choose_lambda(choose_lambda, hidden=False):
+    r = rng(405, hidden)
+    cases = [(50, 0.2, [0.01, 0.1, 1.0, 10.0]), (31, 0.3, [1.0, 2.0, 3.0])] if not hidden else \
+        [(40, 0.25, [0.5, 5.0, 50.0, 500.0, 5000.0]), (17, 0.2, [1e-3, 1e-2])]
+    for n, fraction, lambdas in cases:
+        X = np.column_stack([np.arange(n, dtype=float), r.standard_normal(n)])
+        y = r.standard_normal(n)
+        losses = dict(zip(map(float, lambdas), r.permutation(len(lambdas)).astype(float) + 1.0))
+        spy = _SplitSpy(losses)
+        context = f"for n = {n} rows, valid_fraction = {fraction}, lambdas = {lambdas}"
+        got = call(choose_lambda, spy.fit, spy.loss, X, y, list(lambdas), np.random.default_rng(7),
+                   valid_fraction=fraction, name="choose_lambda", arg_names=("fit", "loss", "X", "y"))
+        if sorted(lam for lam, _ in spy.fits) != sorted(map(float, lambdas)):
+            raise CheckFailed(f"choose_lambda called fit with λ = {[lam for lam, _ in spy.fits]} {context}; fit "
+                              "each λ once")
+        if len({rows for _, rows in spy.fits}) != 1 or len({rows for _, rows, _ in spy.evals}) != 1:
+            raise CheckFailed(f"choose_lambda used different training or validation rows for different λ {context}: "
+                              "compare every λ on the same split")
+        if not spy.evals:
+            raise CheckFailed(f"choose_lambda never called loss {context}")
+        train, valid = set(spy.fits[0][1]), set(spy.evals[0][1])
+        if train & valid:
+            raise CheckFailed(f"choose_lambda scored λ on {len(train & valid)} rows it was also fitted on {context}: "
+                              "the validation rows must be held out of the fit")
+        if train | valid != set(range(n)):
+            raise CheckFailed(f"choose_lambda left {n - len(train | valid)} rows out of both the fit and the "
+                              f"validation {context}")
+        if abs(len(valid) - fraction * n) > 1:
+            raise CheckFailed(f"choose_lambda held out {len(valid)} of {n} rows {context}; valid_fraction asks for "
+                              f"about {fraction * n:.0f}")
+        if any(params_rows != set(rows) for _, _, params_rows in spy.evals for rows in [spy.fits[0][1]]):
+            raise CheckFailed(f"choose_lambda scored parameters that were not fitted on its training rows {context}")
+        best = min(losses, key=losses.get)
+        if not isinstance(got, (int, float, np.floating, np.integer)) or float(got) != best:
+            raise CheckFailed(f"choose_lambda returned {got!r} {context}; the validation losses were "
+                              f"{ {lam: losses[lam] for lam in map(float, lambdas)} }, so the answer is λ = {best:g}")
+        # The split comes from rng: the same seed gives the same split, another seed another one.
+        again, other = _SplitSpy(losses), _SplitSpy(losses)
+        call(choose_lambda, again.fit, again.loss, X, y, list(lambdas), np.random.default_rng(7),
+             valid_fraction=fraction, name="choose_lambda")
+        call(choose_lambda, other.fit, other.loss, X, y, list(lambdas), np.random.default_rng(8),
+             valid_fraction=fraction, name="choose_lambda")
+        if again.evals[0][1] != spy.evals[0][1]:
+            raise CheckFailed(f"two calls with rng = default_rng(7) held out different rows {context}: split with "
+                              "the rng you are given")
+        if other.evals[0][1] == spy.evals[0][1]:
+            raise CheckFailed(f"rng = default_rng(7) and default_rng(8) held out the same rows {context}: draw the "
+                              "split at random with rng (not the first or last rows)")

@@ -339,3 +339,51 @@ def _check_masked_error(masked_error, hidden=False):
         elif np.isclose(value, float((np.abs(x - recon) * ~mask).sum(axis=1).mean()), rtol=1e-8):
             why = "; that is the absolute error: square the differences"
         raise CheckFailed(f"masked_error(x, recon, mask) {context}: expected {expected:.6g}, got {value:.6g}{why}")
+
+
+# ----------------------------------------------------------------------------------------------
+# 05.reconstruction_errors: how the linear auto-encoder's error falls with the code size k
+
+
+@register(
+    "05.reconstruction_errors",
+    points=2,
+    hint=("Fit on the training rows, measure on the validation rows: one error per k.",
+          "For each k: mean, V = pca(x_train, k); centre x_valid with the TRAINING mean, project onto V and back "
+          "(x̂ = mean + (x − mean) V Vᵀ), and average the per-row sum of squared errors."),
+)
+def _check_reconstruction_errors(reconstruction_errors, hidden=False):
+    r = rng(505, hidden)
+    cases = [(120, 40, 8, 3), (60, 30, 5, 2)] if not hidden else [(90, 25, 7, 4), (200, 50, 10, 1)]
+    for n_train, n_valid, d, rank in cases:
+        basis = r.standard_normal((rank, d)) * 3.0
+        mean = r.uniform(-2, 2, d)
+        x = r.standard_normal((n_train + n_valid, rank)) @ basis + mean + 0.05 * r.standard_normal((n_train + n_valid, d))
+        x_train, x_valid = x[:n_train], x[n_train:]
+        ks = list(range(1, d + 1))
+        context = f"for x_train of shape {x_train.shape}, x_valid of shape {x_valid.shape} (data of rank {rank} plus noise)"
+        got = as_array(call(reconstruction_errors, x_train, x_valid, ks, name="reconstruction_errors",
+                            arg_names=("x_train", "x_valid", "ks")), "reconstruction_errors(x_train, x_valid, ks)")
+        assert_shape(got, (len(ks),), "reconstruction_errors(x_train, x_valid, ks)", f"{context}: one error per k")
+        # Properties, not a reference: the subspaces are nested, so the error never grows with k; with
+        # k = d nothing is discarded; and past the data's rank only the small noise is left.
+        rises = np.flatnonzero(np.diff(got) > 1e-9 * max(1.0, float(got[0])))
+        if rises.size:
+            i = int(rises[0])
+            raise CheckFailed(f"the error grows from k = {ks[i]} ({got[i]:.6g}) to k = {ks[i + 1]} ({got[i + 1]:.6g}) "
+                              f"{context}; PCA's subspaces are nested, so it never does")
+        if abs(got[-1]) > 1e-8 * max(1.0, float(np.sum(x_valid ** 2) / n_valid)):
+            raise CheckFailed(f"with k = d = {d} the error should be 0 (nothing is discarded), got {got[-1]:.3g} "
+                              f"{context}: reconstruct x̂ = mean + (x − mean) V Vᵀ")
+        total = float(np.sum((x_valid - x_train.mean(axis=0)) ** 2) / n_valid)   # the error with k = 0
+        if not got[rank - 1] < 0.05 * total:
+            raise CheckFailed(f"{context}: at k = {rank} the error is still {got[rank - 1]:.4g}; for data of rank "
+                              f"{rank} nearly all of it should be gone there")
+        # On the training data itself the error is the sum of the discarded eigenvalues (Eckart-Young).
+        train_err = as_array(call(reconstruction_errors, x_train, x_train, ks, name="reconstruction_errors"),
+                             "reconstruction_errors(x_train, x_train, ks)")
+        eig = np.linalg.svd(x_train - x_train.mean(axis=0), compute_uv=False) ** 2 / n_train
+        expected = np.array([eig[k:].sum() for k in ks])
+        assert_close(train_err, expected, "reconstruction_errors(x_train, x_train, ks)",
+                     f"{context} (on the training data: the sum of the discarded eigenvalues of the covariance, "
+                     "with the mean over rows)", rtol=1e-6, atol=1e-9)

@@ -236,3 +236,35 @@ def _check_fa_em_step(fa_em_step, hidden=False):
             raise CheckFailed(f"EM step {step} on data of shape {Y.shape} decreased the log-likelihood from "
                               f"{previous:.8g} to {current:.8g}; an EM step never does")
         previous = current
+
+
+# ----------------------------------------------------------------------------------------------
+# 06.choose_k: the held-out likelihood chooses the number of latent dimensions
+
+
+@register(
+    "06.choose_k",
+    points=2,
+    hint=("The training likelihood always prefers more latent dimensions; held-out data does not.",
+          "For each k: fit PPCA to Y_train (e.g. PPCA(d, k).fit_closed_form(Y_train)), score Y_valid with your "
+          "ppca_loglik at the fitted W, mu, sigma2, and return the k with the highest mean."),
+)
+def _check_choose_k(choose_k, hidden=False):
+    r = rng(605, hidden)
+    cases = [(12, 3, 150), (8, 1, 100)] if not hidden else [(10, 2, 120), (14, 4, 200), (6, 5, 300)]
+    for d, k_true, n in cases:
+        W = r.standard_normal((d, k_true)) * 1.5
+        mu = r.standard_normal(d)
+        Y_train, Y_valid = _sample(r, n, W, mu, 0.2), _sample(r, n, W, mu, 0.2)
+        ks = list(range(1, min(d, 7)))
+        context = f"for data of dimension {d} from a PPCA with k = {k_true} ({n} training and {n} validation rows)"
+        got = call(choose_k, Y_train, Y_valid, list(ks), name="choose_k", arg_names=("Y_train", "Y_valid", "ks"))
+        try:
+            got = int(got)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"choose_k should return one k from ks, got {type(got).__name__} {got!r}") from None
+        if got not in ks:
+            raise CheckFailed(f"choose_k returned {got}, which is not one of ks = {ks} {context}")
+        if got != k_true:
+            hint = " (the largest k: did you score the TRAINING data?)" if got == max(ks) else ""
+            raise CheckFailed(f"choose_k returned k = {got} {context}; the held-out likelihood picks {k_true}{hint}")
