@@ -229,8 +229,8 @@ def test_ch01_in_place_modification_is_reported():
     assert result.status == "failed" and "changed its input x in place" in result.message
 
 
-def test_ch01_points_total_15():
-    assert sum(c.points for c in registry.checks_for_chapter("01")) == 15
+def test_ch01_points_total_17():
+    assert sum(c.points for c in registry.checks_for_chapter("01")) == 17
     assert all(1 <= c.points <= 3 and c.hint for c in registry.checks_for_chapter("01"))
 
 
