@@ -150,7 +150,7 @@ def _code_cells(nb) -> list[tuple[int, str]]:
     return cells
 
 
-_CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<name>\d+\.[\w.]+)["']\s*,\s*(?P<obj>[A-Za-z_]\w*)\s*\)""")
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<name>\d+\.[\w.]+)["']\s*,\s*(?P<obj>[A-Za-z_][\w.]*)\s*\)""")
 
 
 def _check_calls(nb) -> dict[str, str]:
@@ -212,6 +212,28 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
+def _free_names(source: str) -> set[str]:
+    """Global names the cell reads: at top level, or inside its functions and classes (not their locals)."""
+    import symtable
+
+    lines = [("pass  # " + ln.lstrip()) if ln.lstrip().startswith(("%", "!")) else ln for ln in source.split("\n")]
+    try:
+        top = symtable.symtable("\n".join(lines), "<cell>", "exec")
+    except SyntaxError:
+        return set()
+    names = {sym.get_name() for sym in top.get_symbols()
+             if sym.is_referenced() and not sym.is_assigned() and not sym.is_imported()}
+    stack = list(top.get_children())
+    while stack:
+        table = stack.pop()
+        stack.extend(table.get_children())
+        if table.get_type() == "function":
+            names |= {n for n in table.get_globals()}
+        else:  # class bodies read globals too
+            names |= {sym.get_name() for sym in table.get_symbols() if sym.is_referenced() and sym.is_global()}
+    return names
+
+
 def _analyse(number: int, source: str) -> _Cell:
     tree = _parse(source)
     defines: set[str] = set()
@@ -235,19 +257,18 @@ def _analyse(number: int, source: str) -> _Cell:
                 defines |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
                 defines |= {n.name for n in ast.walk(node) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
                 imports |= any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(node))
-        uses = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        uses = _free_names(source)
     return _Cell(number, source, tree, defines, uses - set(dir(builtins)), imports,
                  {m.group("name") for m in _MARKER.finditer(source)})
 
 
 def _select_cells(cells: list[_Cell], objects: dict[str, str]) -> tuple[list[_Cell], dict[str, list[int]]]:
     """The cells the scoring process runs, and each exercise's answer cells."""
-    wanted = set(objects.values())
     answers: dict[str, list[int]] = {name: [] for name in objects}
     answer_cells: set[int] = set()
     for cell in cells:
         for name, obj in objects.items():
-            if obj in cell.defines or name in cell.markers:
+            if obj.split(".")[0] in cell.defines or name in cell.markers:
                 answers[name].append(cell.number)
                 answer_cells.add(cell.number)
     if not answer_cells:
@@ -680,7 +701,7 @@ def _why_missing(name: str, obj: str, answer_cells: list[int], cell_status: dict
         if status == "error":
             return f"its answer cell (code cell {number}) raised {message}"
     defined = sorted({d for c in cells for d in c.defines})
-    close = difflib.get_close_matches(obj, defined, n=1)
+    close = difflib.get_close_matches(obj.split(".")[0], defined, n=1)
     if close:
         return f"the notebook defines no `{obj}` (did you rename it `{close[0]}`?)"
     return f"the notebook defines no `{obj}` (the exercise's answer cell was deleted or never run)"

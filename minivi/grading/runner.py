@@ -345,13 +345,22 @@ def main() -> None:  # noqa: C901 - one linear script
         if chk is None:
             send(ev="result", name=name, status="not run", points=0, message="no such check in the grader")
             continue
-        if not obj_name or obj_name not in namespace:
+        root, *attrs = (obj_name or "").split(".")
+        if not root or root not in namespace:
             send(ev="result", name=name, status="not run", points=0, message="missing", missing=obj_name)
+            continue
+        obj = namespace[root]
+        try:
+            for attr in attrs:  # a check call such as mv.check("07.x", model.elbo)
+                obj = getattr(obj, attr)
+        except Exception as exc:  # noqa: BLE001
+            send(ev="result", name=name, status="not run", points=0,
+                 message=f"`{obj_name}` could not be looked up ({type(exc).__name__}: {exc})")
             continue
         guard.active = set(keys_of.get(name, []))
         guard.exercise, guard.calls = name, []
         try:
-            result = run_check(name, namespace[obj_name], hidden=True, check=chk)
+            result = run_check(name, obj, hidden=True, check=chk)
         except BaseException as exc:  # noqa: BLE001 - SystemExit from the learner's function
             result = registry.CheckResult(name, "error", 0, chk.points,
                                           f"your code raised {type(exc).__name__}: {exc}", chk.hint)
