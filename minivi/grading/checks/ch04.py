@@ -9,13 +9,28 @@ standard error σ/√n of a sample mean for the bootstrap.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..registry import CheckFailed, register
 from . import as_array, assert_close, assert_shape, call, rng
 
 # ----------------------------------------------------------------------------------------------
 # 04.l2_log_prior
+
+
+def _norm_logpdf(x: np.ndarray, sigma: float) -> np.ndarray:
+    """log N(x; 0, σ²), elementwise (scipy.stats' formula, without importing scipy.stats)."""
+    return -0.5 * (x / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+
+
+def _logistic_logpdf(x: np.ndarray) -> np.ndarray:
+    """The standard logistic density's log: log σ(x) + log σ(-x)."""
+    return special.log_expit(x) + special.log_expit(-x)
+
+
+def _beta_logpdf(t: np.ndarray, a: float, b: float) -> np.ndarray:
+    """log Beta(t; a, b) on (0, 1)."""
+    return special.xlogy(a - 1, t) + special.xlog1py(b - 1, -t) - special.betaln(a, b)
 
 
 def _engine():
@@ -50,13 +65,13 @@ def _check_l2_log_prior(gaussian_log_prior, hidden=False):
         if out.size != 1:
             raise CheckFailed(f"gaussian_log_prior(w, sigma) should be one number (the log-density of the whole "
                               f"vector, summed over entries), got shape {out.shape} {context}")
-        expected = float(stats.norm.logpdf(w_np, 0.0, sigma).sum())
+        expected = float(_norm_logpdf(w_np, sigma).sum())
         got = float(out.item())
         if not np.isclose(got, expected, rtol=1e-6, atol=1e-9):
             # Same error for a second w of the same shape: a missing or wrong constant term.
             w2 = r.standard_normal(shape) * sigma
             got2 = float(gaussian_log_prior(mv.tensor(w2, dtype="float64"), sigma).item())
-            offset, offset2 = got - expected, got2 - float(stats.norm.logpdf(w2, 0.0, sigma).sum())
+            offset, offset2 = got - expected, got2 - float(_norm_logpdf(w2, sigma).sum())
             if np.isclose(offset, offset2, rtol=1e-7, atol=1e-9):
                 raise CheckFailed(
                     f"gaussian_log_prior(w, sigma) {context} is off by the same amount ({offset:+.6g}) for two "
@@ -64,7 +79,7 @@ def _check_l2_log_prior(gaussian_log_prior, hidden=False):
                     f"(expected {expected:.6g}, got {got:.6g})"
                 )
             raise CheckFailed(f"gaussian_log_prior(w, sigma) is wrong {context}: expected {expected:.6g} "
-                              f"(the sum of scipy.stats.norm.logpdf(w, 0, sigma)), got {got:.6g}")
+                              f"(the sum of log N(w_i; 0, sigma²)), got {got:.6g}")
         if not out.requires_grad:
             raise CheckFailed(f"gaussian_log_prior(w, sigma) {context} does not depend on w in the engine's graph "
                               "(requires_grad is False): compute it from w with tensor operations, not from w.data")
@@ -170,8 +185,8 @@ def _logistic_beta_logpdf(phi: np.ndarray, a: float, b: float) -> np.ndarray:
 def _check_logit_density(logit_log_density, hidden=False):
     phi = np.linspace(-8.0, 8.0, 33) if not hidden else np.linspace(-11.0, 9.5, 27)
     shapes = [(4, 2), (0.5, 3)] if not hidden else [(2.5, 7), (3, 0.7)]
-    cases = [("θ ~ Uniform(0, 1)", lambda t: np.zeros_like(t), stats.logistic.logpdf(phi))]
-    cases += [(f"θ ~ Beta({a:g}, {b:g})", lambda t, a=a, b=b: stats.beta.logpdf(t, a, b), _logistic_beta_logpdf(phi, a, b))
+    cases = [("θ ~ Uniform(0, 1)", lambda t: np.zeros_like(t), _logistic_logpdf(phi))]
+    cases += [(f"θ ~ Beta({a:g}, {b:g})", lambda t, a=a, b=b: _beta_logpdf(t, a, b), _logistic_beta_logpdf(phi, a, b))
               for a, b in shapes]
     for name, log_p_theta, expected in cases:
         got = call(logit_log_density, log_p_theta, phi, name="logit_log_density", arg_names=("log_p_theta", "phi"))
@@ -180,7 +195,7 @@ def _check_logit_density(logit_log_density, hidden=False):
 
     # A density in φ integrates to one.
     grid = np.linspace(-40.0, 40.0, 16001)
-    dens = np.exp(as_array(call(logit_log_density, lambda t: stats.beta.logpdf(t, 4, 2), grid,
+    dens = np.exp(as_array(call(logit_log_density, lambda t: _beta_logpdf(t, 4, 2), grid,
                                 name="logit_log_density"), "logit_log_density(...)"))
     mass = float(np.sum(dens) * (grid[1] - grid[0]))
     if not abs(mass - 1.0) < 1e-4:
@@ -190,7 +205,7 @@ def _check_logit_density(logit_log_density, hidden=False):
     tails = np.array([-50.0, 50.0])
     got = as_array(call(logit_log_density, lambda t: np.zeros_like(t), tails, name="logit_log_density"),
                    "logit_log_density(...)")
-    assert_close(got, stats.logistic.logpdf(tails), "logit_log_density(uniform, phi)",
+    assert_close(got, _logistic_logpdf(tails), "logit_log_density(uniform, phi)",
                  "at phi = [-50, 50] (far tails: 1 − σ(50) rounds to 0 in float64)", rtol=1e-9)
 
 
