@@ -326,3 +326,21 @@ def test_build_drops_solution_only_cells_and_is_deterministic(tmp_path):
     assert cli.main(["build-exercises", "--root", str(tmp_path), "nope"]) == 2
 
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Command-line messages (issue 7)
+
+
+def test_run_chapters_timeout_zero_names_its_own_command(capsys):
+    assert cli.main(["run-chapters", "--timeout", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minivi run-chapters: --timeout must be positive") and "minivi grade" not in err
+
+
+def test_build_exercises_names_the_file_with_invalid_json(tmp_path, capsys):
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "42_broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    assert cli.main(["build-exercises", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "42_broken.ipynb is not valid notebook JSON (line 1, column" in err

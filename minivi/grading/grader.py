@@ -173,14 +173,18 @@ def _reference_objects(chapter: str) -> dict[str, str]:
     import nbformat
 
     found: dict[str, str] = {}
-    for folder in ("solutions", "exercises"):
-        for path in sorted((_PACKAGE_PARENT / folder).glob(f"{chapter}_*.ipynb")):
-            try:
-                nb = nbformat.read(str(path), as_version=4)
-            except Exception:  # noqa: BLE001 - a broken reference copy just gives no names
-                continue
-            for name, obj in _check_calls(nb).items():
-                found.setdefault(name, obj)
+    paths = [p for folder in ("solutions", "exercises")
+             for p in sorted((_PACKAGE_PARENT / folder).glob(f"{chapter}_*.ipynb"))]
+    # a course shipped as package data (minivi/.../exercises/NN_*.ipynb) where there is no repository
+    paths += sorted(p for p in (_PACKAGE_PARENT / "minivi").rglob(f"{chapter}_*.ipynb")
+                    if p.parent.name in ("solutions", "exercises"))
+    for path in paths:
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - a broken reference copy just gives no names
+            continue
+        for name, obj in _check_calls(nb).items():
+            found.setdefault(name, obj)
     _REFERENCE_CACHE[chapter] = found
     return found
 
