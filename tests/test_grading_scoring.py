@@ -199,6 +199,7 @@ def test_restart_and_resume_after_crashes_and_loops(tmp_path):
     nb = _replace(nb, "def vjp_matmul", "import os\nos._exit(7)\ndef vjp_matmul(g, A, B):\n    pass")
     nb = _replace(nb, "def vjp_exp", "def vjp_exp(g, x, y):\n    import os\n    os._exit(1)")
     nb = _replace(nb, "def vjp_sum", "def vjp_sum(g, x, axis, keepdims):\n    while True:\n        pass")
+    nb = _replace(nb, "def best_eps", "def best_eps(f, df, x, g):\n    return g[4]\nwhile True:\n    pass")  # never ends
     start = time.monotonic()
     result = _grade(nb, tmp_path, timeout=3)
     assert time.monotonic() - start < 40
@@ -206,9 +207,11 @@ def test_restart_and_resume_after_crashes_and_loops(tmp_path):
     assert got["01.vjp_matmul"].status == "not run" and "exited with code 7" in got["01.vjp_matmul"].message
     assert got["01.vjp_exp"].status == "error" and "exited with code 1" in got["01.vjp_exp"].message
     assert got["01.vjp_sum"].status == "timed out" and "longer than 3 s" in got["01.vjp_sum"].message
+    assert got["01.best_eps"].status == "timed out" and "code cell" in got["01.best_eps"].message
     # everything after the crashes still gets its points
     assert [got[n].points for n in ("01.vjp_mul", "01.unbroadcast", "01.topological_order",
                                     "01.numerical_gradient", "01.gradcheck")] == [1, 2, 3, 2, 2]
+    assert result.total == 10
     assert any("restarted" in n for n in result.notes)
 
 

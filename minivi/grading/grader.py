@@ -667,9 +667,8 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
         status = str(rec.get("status", "error"))
         message = str(rec.get("message", ""))
         if status == "not run" and message == "missing":
-            message = _why_missing(chk.name, objects[chk.name], answers.get(chk.name, []), cell_status, cells)
-            if "not implemented" in message and message.startswith("not implemented"):
-                status, message = "not implemented", message
+            status, message = _why_missing(chk.name, objects[chk.name], answers.get(chk.name, []), cell_status,
+                                           cells)
         points = float(rec.get("points", 0) or 0) if status in ("passed", "partial") else 0
         points = max(0.0, min(points, chk.points))
         points = int(points) if points == int(points) else round(points, 2)
@@ -687,28 +686,31 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
     return GradeResult(str(path), chapter, graded, notes, flags, time.monotonic() - started)
 
 
-def _why_missing(name: str, obj: str, answer_cells: list[int], cell_status: dict, cells: list[_Cell]) -> str:
-    """Why the exercise's object was not there to check."""
+def _why_missing(name: str, obj: str, answer_cells: list[int], cell_status: dict,
+                 cells: list[_Cell]) -> tuple[str, str]:
+    """(status, why) for an exercise whose object was not there to check."""
     for number in answer_cells:
         st = cell_status.get(number)
         if st is None:
             continue
         status, message = st.get("status"), st.get("message", "")
         if status == "not implemented":
-            return f"not implemented (code cell {number}: {message})"
+            return "not implemented", f"not implemented (code cell {number}: {message})"
         if status == "syntax error":
-            return f"its answer cell (code cell {number}) has a syntax error: {message}"
+            return "not run", f"its answer cell (code cell {number}) has a syntax error: {message}"
         if status == "exit":
-            return f"its answer cell (code cell {number}) {message}"
-        if status in ("timed out", "died"):
-            return message
+            return "not run", f"its answer cell (code cell {number}) {message}"
+        if status == "timed out":
+            return "timed out", message
+        if status == "died":
+            return "not run", message
         if status == "error":
-            return f"its answer cell (code cell {number}) raised {message}"
+            return "not run", f"its answer cell (code cell {number}) raised {message}"
     defined = sorted({d for c in cells for d in c.defines})
     close = difflib.get_close_matches(obj.split(".")[0], defined, n=1)
     if close:
-        return f"the notebook defines no `{obj}` (did you rename it `{close[0]}`?)"
-    return f"the notebook defines no `{obj}` (the exercise's answer cell was deleted or never run)"
+        return "not run", f"the notebook defines no `{obj}` (did you rename it `{close[0]}`?)"
+    return "not run", f"the notebook defines no `{obj}` (the exercise's answer cell was deleted or never run)"
 
 
 # ----------------------------------------------------------------------------------------------
