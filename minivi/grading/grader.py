@@ -45,6 +45,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -61,6 +62,7 @@ DEFAULT_NOTEBOOK_TIMEOUT = 600  # seconds for a whole submission
 DEFAULT_OUTPUT_CAP = 1 << 20  # bytes of printed output kept per submission
 MAX_RESTARTS = 8
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the directory holding the minivi package
+_REGISTRY_LOCK = threading.Lock()
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "XDG_CACHE_HOME", "CUDA_VISIBLE_DEVICES",
              "CUDA_PATH", "MINIVI_DATA", "MINIVI_FAST", "MINIVI_DEVICE")
 
@@ -312,10 +314,7 @@ _RISKY_ATTRS = {
     "__closure__": "reads a function's closure",
     "__globals__": "reads a function's globals",
 }
-_RISKY_NAMES = {
-    "builtins": "touches builtins", "__builtins__": "touches builtins", "importlib": "re-imports modules",
-    "ctypes": "uses ctypes", "gc": "uses the garbage collector's object lists", "globals": None,
-}
+_RISKY_NAMES = {"__builtins__": "touches builtins"}  # modules (builtins, gc, ...) are flagged where imported
 
 
 def _scan_flags(cell: _Cell) -> list[dict]:
@@ -538,14 +537,15 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
     chapter = str(chapter) if chapter else chapter_of_notebook(nb, path)
     from . import registry
 
-    checks_for_chapter(chapter)  # the package's own checks, loaded once
-    saved = dict(registry._REGISTRY)
-    try:  # a teacher's checks count for this notebook only
-        check_files = _load_check_files(checks)
-        registered: list[Check] = checks_for_chapter(chapter)
-    finally:
-        registry._REGISTRY.clear()
-        registry._REGISTRY.update(saved)
+    with _REGISTRY_LOCK:  # grade_many grades in threads
+        checks_for_chapter(chapter)  # the package's own checks, loaded once
+        saved = dict(registry._REGISTRY)
+        try:  # a teacher's checks count for this notebook only
+            check_files = _load_check_files(checks)
+            registered: list[Check] = checks_for_chapter(chapter)
+        finally:
+            registry._REGISTRY.clear()
+            registry._REGISTRY.update(saved)
     if not registered:
         raise GraderError(f"chapter {chapter} has no registered checks")
     timeout = max(1.0, float(timeout))
