@@ -380,19 +380,6 @@ def _child_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _limit_output_file(cap: int):
-    def preexec() -> None:
-        try:
-            import resource
-
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            limit = max(cap * 4, 8 << 20)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        except Exception:  # noqa: BLE001 - best effort on platforms without rlimits
-            pass
-    return preexec
-
-
 @dataclasses.dataclass
 class _Run:
     events: list[dict]
@@ -417,7 +404,6 @@ def _run_process(job: dict, timeout: float, deadline: float, tmp: Path, output_c
             [sys.executable, "-I", "-c", boot, str(write_fd)],
             stdin=subprocess.PIPE, stdout=out_file, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
             cwd=str(workdir), env=_child_env(tmp), start_new_session=True,
-            preexec_fn=_limit_output_file(output_cap),
         )
     os.close(write_fd)
     events: list[dict] = []
