@@ -262,7 +262,9 @@ def test_environment_partial_credit_hidden_and_old_checks(tmp_path, monkeypatch)
         "def square(x):\n    return x * x",
         "def boom(x):\n    return 1 / 0",
     )
-    got = _by_name(grade_notebook(path, checks=[CH99]))
+    result = grade_notebook(path, checks=[CH99])
+    got = _by_name(result)
+    assert any(n.startswith("99.stub: old-style check(s) without hidden cases") for n in result.notes)
     assert got["99.double"].status == "error" and "KeyError" in got["99.double"].message
     assert (got["99.parts"].status, got["99.parts"].points, got["99.parts"].max_points) == ("partial", 2, 3)
     assert "no hidden cases" in got["99.stub"].message and got["99.stub"].points == 1
@@ -368,3 +370,24 @@ def test_environment_is_not_passed_wholesale(monkeypatch):
     env = _child_env(Path("/tmp"))
     assert "AWS_SECRET_ACCESS_KEY" not in env and env["MINIVI_DATA"] == "/data"
     assert "MINIVI_GRADE_REPORT" not in env and env["MINIVI_FAST"] in ("1", os.environ.get("MINIVI_FAST"))
+
+
+def test_a_deleted_check_call_is_noted_but_graded(tmp_path):
+    nb = _replace(_load("solutions/01_autodiff.ipynb"), 'mv.check("01.vjp_mul"', "print('no check here')")
+    got = _by_name(_grade(nb, tmp_path))
+    assert got["01.vjp_mul"].points == 1 and "no mv.check call for it; graded anyway" in got["01.vjp_mul"].message
+
+
+def test_check_calls_on_attributes_are_followed(tmp_path):
+    path = tmp_path / "99_attr.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"minivi": {"chapter": "99"}})
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
+        "import minivi as mv",
+        "class Ops:\n    @staticmethod\n    def double(x):\n        return 2 * x\nops = Ops()",
+        "mv.check('99.double', ops.double)",
+    )]
+    _write(nb, path)
+    private = tmp_path / "attr_checks.py"
+    private.write_text(CH99.read_text().replace('obj="double"', 'obj="ops.double"'))
+    got = _by_name(grade_notebook(path, checks=[private]))
+    assert got["99.double"].status == "passed", got["99.double"]

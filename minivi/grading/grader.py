@@ -669,6 +669,10 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
             message += " (note: the notebook has no mv.check call for it; graded anyway)"
         graded.append(GradedCheck(chk.name, status, points, chk.points, message,
                                   hint if status not in ("passed",) else ""))
+    public_only = [c.name for c in graded if "no hidden cases" in c.message]
+    if public_only:
+        notes.append(f"{', '.join(public_only)}: old-style check(s) without hidden cases, scored on the cases the "
+                     "notebook shows (give the check a `hidden` argument)")
     return GradeResult(str(path), chapter, graded, notes, flags, time.monotonic() - started)
 
 
