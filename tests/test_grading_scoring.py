@@ -307,7 +307,7 @@ def test_gradescope_results_carry_flags_and_hints(tmp_path):
     cell = "import sys\nframe = sys._getframe(0)"
     result = _grade(_after_imports(_load("exercises/01_autodiff.ipynb"), cell), tmp_path)
     data = gradescope_results(result)
-    assert data["score"] == 0 and "Flag: cell 2, line 2" in data["output"]
+    assert data["score"] == 0 and "Flag: code cell 2, line 2" in data["output"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -391,3 +391,17 @@ def test_check_calls_on_attributes_are_followed(tmp_path):
     private.write_text(CH99.read_text().replace('obj="double"', 'obj="ops.double"'))
     got = _by_name(grade_notebook(path, checks=[private]))
     assert got["99.double"].status == "passed", got["99.double"]
+
+
+def test_grader_refuses_missing_or_invalid_files(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+    assert "no such notebook" in capsys.readouterr().err
+    bad = tmp_path / "01_bad.ipynb"
+    bad.write_text("not json")
+    assert cli.main(["grade", str(bad)]) == 2
+    assert "not a readable Jupyter notebook" in capsys.readouterr().err
+    nameless = tmp_path / "notes.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(nameless))
+    with pytest.raises(GraderError, match="which chapter"):
+        grade_notebook(nameless)
+    assert cli.main(["grade", str(tmp_path / "empty_folder_that_is_missing")]) == 2

@@ -590,7 +590,7 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
                         results[event["name"]] = event
                 elif kind == "tamper":
                     for what in event.get("changed", []):
-                        flags.append({"cell": None, "line": None, "code": what,
+                        flags.append({"cell": None, "line": None, "code": "",
                                       "why": f"the answer cells changed `{what}` (restored before the checks)"})
                 elif kind == "note":
                     notes.append(event["text"])
@@ -756,7 +756,7 @@ def grade_many(paths: Iterable[str | os.PathLike], jobs: int = 1, progress: bool
 
 
 def _flag_text(flag: dict) -> str:
-    where = f"cell {flag['cell']}, line {flag['line']}: " if flag.get("cell") else ""
+    where = f"code cell {flag['cell']}, line {flag['line']}: " if flag.get("cell") else ""
     code = f" `{flag['code']}`" if flag.get("code") else ""
     return f"{where}{flag['why']}{code}"
 
