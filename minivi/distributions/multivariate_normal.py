@@ -150,9 +150,8 @@ def _kl_mvn_mvn(p: MultivariateNormal, q: MultivariateNormal) -> Tensor:
 
 @register_kl(MultivariateNormal, Normal)
 def _kl_mvn_normal(p: MultivariateNormal, q: Normal) -> Tensor:
-    """KL[N(μ, LLᵀ) ‖ Πᵢ N(mᵢ, sᵢ²)] = ½ Σᵢ [Σᵢᵢ/sᵢ² + ((μᵢ - mᵢ)/sᵢ)² - 1] + Σᵢ log sᵢ - Σᵢ log Lᵢᵢ.
-
-    The Normal's last axis is the event axis (a standard Normal prior: ``Normal(0.0, 1.0)``)."""
+    """KL[N(μ, LLᵀ) ‖ Πᵢ N(mᵢ, sᵢ²)] = ½ Σᵢ [Σᵢᵢ/sᵢ² + ((μᵢ - mᵢ)/sᵢ)² - 1] + Σᵢ log sᵢ - Σᵢ log Lᵢᵢ
+    (the Normal's last axis is the event axis; a standard Normal prior is ``Normal(0.0, 1.0)``)."""
     var = (p.scale_tril * p.scale_tril).sum(axis=-1)                 # diag Σ, (*batch, d)
     s2 = q.scale * q.scale
     dm = p.loc - q.loc

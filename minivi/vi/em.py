@@ -20,11 +20,14 @@ from .free_energy import free_energy
 
 def variational_em(log_lik: Callable[[Tensor], Tensor], prior: Distribution | None, family: Any,
                    model_params: Sequence[Tensor], rng: Any, n_iter: int = 100, e_steps: int = 5,
-                   m_steps: int = 1, n_samples: int = 1, lr_e: float = 0.05, lr_m: float = 0.01,
+                   m_steps: int = 1, n_samples: int = 1, lr_e: float | Callable[[int], float] = 0.05,
+                   lr_m: float | Callable[[int], float] = 0.01,
                    kl: str = "analytic", callback: Callable[[int, float], None] | None = None) -> list[float]:
     """Alternate E-steps (``e_steps`` Adam steps on the q_n of ``family``) and M-steps (``m_steps`` Adam steps
     on ``model_params``), each maximising Σₙ F(y_n, q_n). ``log_lik(z)`` reads the current model parameters.
-    Returns the mean F per datapoint after every iteration (a noisy Monte Carlo estimate)."""
+    ``lr_e``/``lr_m`` may be schedules (``mv.optim.cosine(...)``): a decaying E-step rate lets the q_n settle
+    once the posteriors are narrow. Returns the mean F per datapoint after every iteration (a noisy Monte
+    Carlo estimate)."""
     e_opt, m_opt = Adam(family.parameters(), lr=lr_e), Adam(list(model_params), lr=lr_m)
     history = []
     for it in range(n_iter):

@@ -33,7 +33,8 @@ def log_marginal_is(log_lik: LogLik, proposal: Distribution, prior: Distribution
     Draws are taken ``batch_size`` at a time (memory O(batch_size), not O(K)); the running sums
     Σ w and Σ w² are kept as log-sum-exps, so nothing under- or overflows. Returns
     ``ISEstimate(log_marginal, ess)`` (unpack it as ``est, ess = ...``); see ``is_log_stderr``.
-    ``prior=None`` means ``log_lik`` is the log-joint log p(y, z).
+    ``prior=None`` means ``log_lik`` is the log-joint log p(y, z). The proposal's draws must have the full
+    shape (K, *batch, d): to use the prior as proposal, give it the batch shape, ``Normal(mv.zeros(n, d), 1.0)``.
     """
     from scipy.special import logsumexp
 
