@@ -14,6 +14,9 @@ sweep checks): an input of shape (10, 1) that was broadcast to (10, 5) receives 
 gradient, which ``unbroadcast`` sums back to (10, 1).
 
 To add an operation, copy any pair of lines in ``elementwise.py``: forward, then rules.
+Naming: a primitive used as it is has the operation's name (``exp``, ``mul``, ``cholesky``);
+when a public function first checks or normalises its arguments, the primitive it calls is
+``<name>_p`` (``sum`` calls ``sum_p``) and the rules use ``<name>_p`` directly.
 """
 from __future__ import annotations
 
