@@ -324,6 +324,12 @@ class Tensor:
 def _check_data(data: Any) -> None:
     """Refuse data that NumPy would turn into NaN, drop silently, or fail on obscurely."""
     if isinstance(data, (list, tuple)):
+        try:
+            kind = np.asarray(data).dtype.kind
+        except (ValueError, TypeError):
+            kind = "O"
+        if kind not in "OcUS":
+            return  # plain numbers: the common case, checked by NumPy alone
         flat = list(_leaves(data))
         if any(isinstance(v, Tensor) for v in flat):
             raise TypeError("mv.tensor: got a list of tensors; use mv.stack([t1, t2, ...]) to join tensors "
@@ -334,6 +340,10 @@ def _check_data(data: Any) -> None:
         if any(isinstance(v, complex) for v in flat):
             raise TypeError("mv.tensor: complex numbers are not supported (minivi tensors are real); pass "
                             "the real part (z.real) and the imaginary part (z.imag) as two tensors")
+        if kind in "US" or any(isinstance(v, str) for v in flat):
+            raise TypeError("mv.tensor: the data contain strings; convert them to numbers first")
+        raise TypeError("mv.tensor: the data are not a regular array of numbers (rows of different lengths, "
+                        "or objects NumPy cannot convert); pass a list of numbers with one length per axis")
     elif isinstance(data, complex) or getattr(getattr(data, "dtype", None), "kind", "") == "c":
         raise TypeError("mv.tensor: complex data are not supported (minivi tensors are real, and the imaginary "
                         "part would be dropped); pass data.real and data.imag as two tensors")
