@@ -102,13 +102,13 @@ def defvjp_argnum(op: Callable, rule: Callable) -> None:
 
 # --- the rare path: anything that is not a plain Tensor or Python number --------------------
 def _apply_lifted(op: Callable, args: Sequence[Any], kwargs: dict) -> Tensor:
-    like = next((a for a in args if isinstance(a, Tensor) and type(a) is not Number), None)
+    like = next((a for a in args if isinstance(a, Tensor) and (type(a) is not Number or a.requires_grad)), None)
     lifted = [_lift(a, like) for a in args]
     if any(type(a) is not Tensor and isinstance(a, Tensor) for a in lifted):  # Tensor subclasses
         lifted = [_as_plain(a) for a in lifted]
         out = op(*lifted, **kwargs)
         if out._node is not None:  # keep the caller's objects as inputs, so their .grad is filled
-            out._node.inputs = tuple(a if isinstance(a, Tensor) and type(a) is not Number else b
+            out._node.inputs = tuple(a if isinstance(a, Tensor) and (type(a) is not Number or a.requires_grad) else b
                                      for a, b in zip(args, lifted))
         return out
     return op(*lifted, **kwargs)
@@ -128,7 +128,7 @@ def _lift(a: Any, like: Tensor | None) -> Any:
     """Python numbers stay numbers; arrays become constant tensors (same dtype/device checks)."""
     if type(a) is float or type(a) is int or type(a) is bool:
         return a
-    if type(a) is Number:
+    if type(a) is Number and not a.requires_grad:
         return a._data.item()  # weakly typed: a Python number again
     if isinstance(a, np.generic) and a.ndim == 0:
         if a.dtype.kind == "c":
