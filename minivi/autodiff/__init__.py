@@ -2,12 +2,14 @@
 
 Where things are (one idea per file):
     tensor.py       Tensor, the operator table (a + b -> add), backward and the reverse sweep
+    grad_mode.py    no_grad, enable_grad (thread-local, re-entrant)
     primitive.py    the machinery: primitive(), defvjp(), unbroadcast()
     elementwise.py  + - * / ** exp log tanh sigmoid ... : each forward next to its VJP rule
     reductions.py   sum mean var std max min norm cumsum logsumexp softmax log_softmax
     shape.py        reshape transpose indexing concatenate stack diagonal tril triu astype
     linalg.py       matmul einsum tensordot outer trace, and mv.linalg (cholesky, solve, ...)
     functional.py   grad value_and_grad jacobian hessian autograd_grad
+    config.py       mv.config(): backend, defaults, memory tuning
 """
 from . import tensor as _tensor  # noqa: F401 - first: the operation files need Tensor
 from . import backend, creation, elementwise, functional, gradcheck, linalg, memory, primitive as _primitive_module  # noqa: F401
