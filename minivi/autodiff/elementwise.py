@@ -53,7 +53,8 @@ def _pow_vjp_a(g, ans, a, b):
         if b == 0:
             return g * 0.0
         return unbroadcast(g * (a * 2.0 if b == 2 else b * a ** (b - 1)), a)
-    d = b * a ** (b - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0^(b-1) at b = 0 is masked just below
+        d = b * a ** (b - 1.0)
     if (b._data == 0).any():
         d = where(b._data == 0, 0.0, d)
     return unbroadcast(g * d, a)
@@ -64,12 +65,14 @@ def _pow_vjp_b(g, ans, a, b):
     if not isinstance(a, Tensor):
         if a > 0:
             return unbroadcast(g * ans * math.log(a), b)
-        d = ans * log(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = ans * log(a)
         zero = (a == 0) & (data_of(b) >= 0)
     else:
-        d = ans * log(a)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 where a = 0 is masked just below
+            d = ans * log(a)
         zero = (a._data == 0) & (data_of(b) >= 0)
-    if np.any(zero) if isinstance(zero, (bool, np.bool_)) else zero.any():
+    if bool(zero.any()) if hasattr(zero, "any") else zero:
         d = where(zero, 0.0, d)
     return unbroadcast(g * d, b)
 
