@@ -93,6 +93,7 @@ def alternate_processes(workers: dict[str, list[str]], rounds: int = 11) -> dict
         runs: dict[str, list[float]] = {}
         for _ in range(rounds):
             for p in procs.values():
+                time.sleep(0.3)  # let the other worker's threads stop spinning (OpenMP/OpenBLAS busy-wait)
                 p.stdin.write("run\n")
                 p.stdin.flush()
                 for name, t in json.loads(p.stdout.readline()).items():
