@@ -15,6 +15,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
+__all__ = ["cupy_available", "default_device", "default_dtype", "get_array_module", "get_default_device",
+           "get_default_dtype", "set_default_dtype", "set_device"]
+
 _state = {"device": "cpu", "dtype": np.dtype(np.float32)}
 _cupy = None  # the cupy module, once imported
 

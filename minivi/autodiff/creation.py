@@ -45,3 +45,6 @@ def arange(*args, dtype=None, device=None) -> Tensor:
     xp = backend.xp_for(device or backend.get_default_device())
     dtype = backend.check_dtype(dtype) if dtype is not None else backend.get_default_dtype()
     return Tensor._wrap(xp.arange(*args).astype(dtype))
+
+
+__all__ = ["arange", "eye", "full", "ones", "ones_like", "zeros", "zeros_like"]

@@ -14,10 +14,16 @@ is applied once every use of y has contributed to ȳ: so the nodes are visited i
 reverse topological order (found iteratively, so a 100,000-op chain needs no
 recursion). VJPs are written with tensor operations, so with ``create_graph=True``
 the sweep itself is recorded and can be differentiated again.
+
+Three guards keep the sweep honest (each error names the operation and the fix):
+every VJP result must have its input's shape and dtype; a tensor whose ``.data`` was
+changed after the forward pass used it (its *version* moved on) cannot be differentiated;
+and every leaf's ``.grad`` owns its array, so changing it in place changes nothing else.
 """
 from __future__ import annotations
 
-import contextlib
+import warnings
+import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -25,48 +31,38 @@ import numpy as np
 from . import backend
 
 
-
-class _GradMode:
-    enabled = True
+from .grad_mode import _GradMode, enable_grad, is_grad_enabled, no_grad  # noqa: E402,F401 - kept importable from here
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager (and decorator) in which operations record no graph.
+# --- versions: a clock that moves on whenever some tensor's data is changed in place ------
+_CLOCK = [0]  # _CLOCK[0] = the number of in-place changes so far (all tensors together)
 
-    Use it for evaluation and for parameter updates: ``with mv.no_grad(): ...``.
+
+def bump_version(t: "Tensor") -> None:
+    """Record that ``t.data`` was changed in place (call it after writing into the array).
+
+    Assigning ``t.data = ...`` or ``t.data -= ...`` does this by itself; writing through
+    the array (``t.data[0] = 1``, ``np.add(..., out=t.data)``) needs this explicit call.
     """
-
-    def __enter__(self):
-        self._prev = _GradMode.enabled
-        _GradMode.enabled = False
-
-    def __exit__(self, *exc):
-        _GradMode.enabled = self._prev
-        return False
-
-
-class enable_grad(no_grad):
-    """The opposite of ``no_grad``: record the graph inside this block."""
-
-    def __enter__(self):
-        self._prev = _GradMode.enabled
-        _GradMode.enabled = True
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
+    _CLOCK[0] += 1
+    t._version = _CLOCK[0]
 
 
 class Node:
-    """One recorded operation: its inputs, their VJP rules and its keyword arguments."""
+    """One recorded operation: its inputs, their VJP rules, its keyword arguments and the
+    clock reading when it ran (``stamp``): an input with a later version was changed since."""
 
-    __slots__ = ("inputs", "vjps", "kwargs", "name")
+    __slots__ = ("inputs", "vjps", "kwargs", "name", "stamp")
 
-    def __init__(self, inputs: tuple, vjps: Sequence[Callable], kwargs: dict, name: str):
+    def __init__(self, inputs: tuple, vjps: Sequence[Callable], kwargs: dict, name: str, stamp: int = 0):
         self.inputs = inputs
         self.vjps = vjps
         self.kwargs = kwargs
         self.name = name
+        self.stamp = stamp
+
+
+_RETAINED: dict[int, weakref.ref] = {}  # retain_grad(): id -> weak reference (a plain dict: cheap to test)
 
 
 class Tensor:
@@ -74,15 +70,21 @@ class Tensor:
 
     Make one with ``mv.tensor(data, requires_grad=True)``. Arithmetic operators
     broadcast like NumPy; ``.backward()`` fills ``.grad`` of every leaf tensor that
-    requires a gradient. ``.grad`` is itself a ``Tensor``.
+    requires a gradient. ``.grad`` is itself a ``Tensor``. The operators (``a + b``,
+    ``a @ b``, ``a[i]``, ...) are listed in the table at the end of this file.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_version", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer: np_array * tensor -> Tensor.__rmul__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None, device: str | None = None):
         if isinstance(data, Tensor):
-            data = data.data
+            if data.requires_grad:
+                warnings.warn(
+                    "mv.tensor(t) on a tensor that requires grad copies its values and cuts the graph: "
+                    "no gradient will flow back to t. Use t.clone() to copy inside the graph, or "
+                    "t.detach() to cut it on purpose (and silence this warning).", UserWarning, stacklevel=3)
+            data = data._data
         src = backend.device_of(data)
         if device is None:  # arrays stay where they are; lists and numbers go to the default device
             is_array = isinstance(data, np.ndarray) or src == "cuda"
@@ -91,48 +93,71 @@ class Tensor:
         if src != device:
             data = backend.to_device(data, device)  # explicit: the caller named the device
         dtype = backend.check_dtype(dtype) if dtype is not None else backend.get_default_dtype()
-        self.data = backend.xp_for(device).array(data, dtype=dtype)  # a copy, like torch.tensor: no aliasing of your array
+        _check_data(data)
+        self._data = backend.xp_for(device).array(data, dtype=dtype)  # a copy, like torch.tensor
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self._node: Node | None = None
+        self._version = 0
 
     @staticmethod
     def _wrap(array: Any) -> "Tensor":
         """Fast constructor used by operations: no conversion, no checks."""
         t = object.__new__(Tensor)
-        t.data = array
+        t._data = array
         t.grad = None
         t.requires_grad = False
         t._node = None
+        t._version = 0
         return t
+
+    # --- the data, and its version -------------------------------------------------------
+    @property
+    def data(self):
+        """The array (NumPy or CuPy). Assigning to it (also ``t.data -= ...``) bumps the
+        tensor's version, so a graph that saved the old values refuses to backpropagate."""
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value
+        bump_version(self)
 
     # --- array-like properties ----------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
         return self._node is None
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis (use .item() for its value)")
+        return len(self._data)
+
+    def __iter__(self):
+        """Iterate over the first axis (each item a differentiable slice ``t[i]``)."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor: it has no first axis (use .item() for its value)")
+        return (self[i] for i in range(len(self._data)))
 
     def __repr__(self) -> str:
         body = np.array2string(np.asarray(self.numpy()), precision=4, separator=", ", prefix="tensor(")
@@ -146,15 +171,27 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def _scalar(self, what: str):
+        if self._data.size != 1:
+            raise TypeError(f"{what}(t) needs a tensor with one element, but t has shape {self.shape}: "
+                            "reduce it first (t.sum(), t.mean()) or index one entry (t[0])")
+        return self._data.item()
 
     # --- conversions ------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array on the host (copies from the GPU)."""
-        return backend.to_device(self.data, "cpu") if self.device != "cpu" else np.asarray(self.data)
+        return backend.to_device(self._data, "cpu") if self.device != "cpu" else np.asarray(self._data)
 
     def item(self) -> float:
-        return self.data.item()
+        return self._scalar("item")
 
     def tolist(self):
         return self.numpy().tolist()
@@ -162,7 +199,13 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same values, cut from the graph: gradients do not flow through it
         (the stop-gradient that score-function estimators need)."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
+
+    def clone(self) -> "Tensor":
+        """A copy of the values that stays in the graph (gradients flow through it)."""
+        from .shape import copy
+
+        return copy(self)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         if self._node is not None and not flag:
@@ -170,9 +213,18 @@ class Tensor:
         self.requires_grad = flag
         return self
 
+    def retain_grad(self) -> "Tensor":
+        """Keep this non-leaf tensor's gradient in ``.grad`` after ``backward()`` (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad: it gets no gradient")
+        if self._node is not None:
+            key = id(self)
+            _RETAINED[key] = weakref.ref(self, lambda _, key=key: _RETAINED.pop(key, None))
+        return self
+
     def to(self, device: str) -> "Tensor":
         """An explicit copy to ``device`` ('cpu' or 'cuda'); differentiable."""
-        from .ops import to_device
+        from .shape import to_device
 
         return to_device(self, device=backend.check_device(device))
 
@@ -193,7 +245,9 @@ class Tensor:
         ``p.grad = None`` or use ``optimizer.zero_grad()`` between steps). The graph's
         saved tensors are freed afterwards unless ``retain_graph=True``;
         ``create_graph=True`` records the backward pass so ``.grad`` can be
-        differentiated again (it implies ``retain_graph``).
+        differentiated again (it implies ``retain_graph``). ``grad`` (for a non-scalar
+        tensor) may be an array or list, converted to this tensor's dtype; a ``Tensor``
+        of another dtype is an error.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -206,17 +260,58 @@ class Tensor:
                     f"backward() without grad= needs a scalar, but this tensor has shape {self.shape}: "
                     "reduce it first (e.g. loss.sum() or loss.mean()) or pass grad= of the same shape."
                 )
-            grad = Tensor._wrap(backend.get_array_module(self.data).ones_like(self.data))
+            grad = Tensor._wrap(backend.get_array_module(self._data).ones_like(self._data))
         else:
-            grad = _as_grad(grad, self)
+            grad = _as_grad(grad, self, "backward")
         backprop([self], [grad], retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
 
-def _as_grad(g: Any, like: Tensor) -> Tensor:
+def _check_data(data: Any) -> None:
+    """Refuse data that NumPy would turn into NaN, drop silently, or fail on obscurely."""
+    if isinstance(data, (list, tuple)):
+        try:
+            kind = np.asarray(data).dtype.kind
+        except (ValueError, TypeError):
+            kind = "O"
+        if kind not in "OcUS":
+            return  # plain numbers: the common case, checked by NumPy alone
+        flat = list(_leaves(data))
+        if any(isinstance(v, Tensor) for v in flat):
+            raise TypeError("mv.tensor: got a list of tensors; use mv.stack([t1, t2, ...]) to join tensors "
+                            "(it keeps the graph), or mv.tensor([t.item() ...]) for plain values")
+        if any(v is None for v in flat):
+            raise TypeError("mv.tensor: the data contain None, which would become NaN; replace the missing "
+                            "entries by numbers (or use a mask)")
+        if any(isinstance(v, complex) for v in flat):
+            raise TypeError("mv.tensor: complex numbers are not supported (minivi tensors are real); pass "
+                            "the real part (z.real) and the imaginary part (z.imag) as two tensors")
+        if kind in "US" or any(isinstance(v, str) for v in flat):
+            raise TypeError("mv.tensor: the data contain strings; convert them to numbers first")
+        raise TypeError("mv.tensor: the data are not a regular array of numbers (rows of different lengths, "
+                        "or objects NumPy cannot convert); pass a list of numbers with one length per axis")
+    elif isinstance(data, complex) or getattr(getattr(data, "dtype", None), "kind", "") == "c":
+        raise TypeError("mv.tensor: complex data are not supported (minivi tensors are real, and the imaginary "
+                        "part would be dropped); pass data.real and data.imag as two tensors")
+
+
+def _leaves(x):
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        else:
+            yield v
+
+
+def _as_grad(g: Any, like: Tensor, where: str) -> Tensor:
     if not isinstance(g, Tensor):
-        g = Tensor(g, dtype=like.dtype, device=like.device)
+        g = Tensor(g, dtype=like.dtype, device=like.device)  # arrays and lists: converted to like's dtype
+    elif g.dtype != like.dtype:
+        raise TypeError(f"{where}: grad is {g.dtype} but the tensor is {like.dtype}; they must match "
+                        f"(pass grad.astype('{like.dtype}'), or an array, which is converted)")
     if g.shape != like.shape:
-        raise ValueError(f"grad has shape {g.shape} but the tensor has shape {like.shape}; they must match")
+        raise ValueError(f"{where}: grad has shape {g.shape} but the tensor has shape {like.shape}; they must match")
     return g
 
 
@@ -246,7 +341,7 @@ def topological_order(roots: Iterable[Tensor]) -> list[Tensor]:
             )
         stack.append((t, True))
         for x in inputs:
-            if type(x) is Tensor and x._node is not None and id(x) not in seen:
+            if isinstance(x, Tensor) and x._node is not None and id(x) not in seen:
                 stack.append((x, False))
     return order
 
@@ -264,29 +359,55 @@ def backprop(
     for r, g in zip(roots, root_grads):
         grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
     wanted = {id(t): None for t in wrt} if wrt is not None else None
+    owned = {id(g._data) for g in root_grads}  # arrays a leaf may not keep as its own .grad (the caller's)
     order = topological_order(roots)
     prev_mode = _GradMode.enabled
     _GradMode.enabled = create_graph  # the sweep is recorded only when asked for
     try:
         for root in roots:  # a root that is itself a leaf
-            if root._node is None:
-                _deliver(root, grads.pop(id(root)), wanted)
+            if root._node is None and id(root) in grads:
+                _deliver(root, grads.pop(id(root)), wanted, owned)
         for t in reversed(order):
             g = grads.pop(id(t), None)
             node = t._node
             if g is not None:
                 if wanted is not None and id(t) in wanted:
                     wanted[id(t)] = g
-                for i, x in enumerate(node.inputs):
-                    if type(x) is not Tensor or not x.requires_grad:
+                if _RETAINED and id(t) in _RETAINED:
+                    t.grad = _own(g, owned) if t.grad is None else t.grad + g
+                inputs, stamp, vjps, kwargs = node.inputs, node.stamp, node.vjps, node.kwargs
+                if t._version > stamp:
+                    raise _modified_error(node, -1, t)
+                i = -1
+                for x in inputs:
+                    i += 1
+                    if not isinstance(x, Tensor):
+                        continue  # a constant number
+                    if x._version > stamp:
+                        raise _modified_error(node, i, x)
+                    if not x.requires_grad:
                         continue
-                    gx = node.vjps[i](g, t, *node.inputs, **node.kwargs)
+                    try:
+                        rule = vjps[i]
+                    except (IndexError, TypeError):
+                        rule = None
+                    if rule is None:
+                        raise NotImplementedError(
+                            f"no VJP rule for input {i} of op {node.name!r}; register one with "
+                            f"defvjp({node.name}, rule_0, rule_1, ...), one rule per positional input")
+                    gx = rule(g, t, *inputs, **kwargs)
+                    try:  # the rule's result must look like its input: same shape, same dtype
+                        gd, xd = gx._data, x._data
+                        ok = gd.shape == xd.shape and gd.dtype == xd.dtype
+                    except AttributeError:
+                        ok = False
+                    if not ok:
+                        raise _bad_vjp_error(node, i, x, gx)
                     if x._node is None:
-                        _deliver(x, gx, wanted)
-                    elif id(x) in grads:
-                        grads[id(x)] = grads[id(x)] + gx
+                        _deliver(x, gx, wanted, owned)
                     else:
-                        grads[id(x)] = gx
+                        k = id(x)
+                        grads[k] = grads[k] + gx if k in grads else gx
             if not retain_graph:
                 node.inputs = None  # free the saved tensors; a second backward() now errors
     finally:
@@ -296,14 +417,63 @@ def backprop(
     return [wanted[id(t)] for t in wrt]
 
 
-def _deliver(leaf: Tensor, g: Tensor, wanted: dict | None) -> None:
+def _describe(x: Any) -> str:
+    if isinstance(x, Tensor):
+        return f"shape {x.shape}, dtype {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def _bad_vjp_error(node: Node, i: int, x: Tensor, gx: Any) -> Exception:
+    if not isinstance(gx, Tensor):
+        return TypeError(
+            f"the VJP rule for input {i} of op {node.name!r} returned {_describe(gx)}, not a Tensor: write the "
+            "rule with minivi operations on its tensor arguments (g, ans, inputs) so it returns a Tensor")
+    if gx.shape != x.shape:
+        hint = (" Did the rule reduce a broadcast gradient? Wrap its result in unbroadcast(result, input)."
+                if gx.ndim >= x.ndim or gx.size > x.size else "")
+        return ValueError(
+            f"the VJP rule for input {i} of op {node.name!r} returned a gradient of shape {gx.shape}, but the "
+            f"input has shape {x.shape}; a gradient must have its input's shape.{hint}")
+    return TypeError(
+        f"the VJP rule for input {i} of op {node.name!r} returned a {gx.dtype} gradient for a {x.dtype} input; "
+        "a gradient must have its input's dtype (a float64 constant or array in the rule? use Python numbers, "
+        "or .astype(input.dtype))")
+
+
+def _modified_error(node: Node, i: int, x: Tensor) -> Exception:
+    which = "the output" if i < 0 else f"input {i}"
+    return RuntimeError(
+        f"one of the tensors needed to differentiate op {node.name!r} ({which}, {_describe(x)}) was modified "
+        "in place after the forward pass used it (its .data was assigned or an optimiser stepped it), so the "
+        "gradient would be computed from the wrong values. Call backward() before changing it, or compute a "
+        "new tensor (y = y + 1) instead of changing .data in place.")
+
+
+def _own(g: Tensor, owned: set) -> Tensor:
+    """``g``, or a copy of it when its array is a view, read-only, or already someone's."""
+    arr = g._data
+    if type(arr) is np.ndarray:
+        if arr.base is None and arr.flags.writeable and id(arr) not in owned:
+            owned.add(id(arr))
+            return g
+    elif backend.device_of(arr) == "cuda" and arr.base is None and id(arr) not in owned:
+        owned.add(id(arr))
+        return g
+    from .shape import copy  # a differentiable copy (recorded under create_graph)
+
+    c = copy(g)
+    owned.add(id(c._data))
+    return c
+
+
+def _deliver(leaf: Tensor, g: Tensor, wanted: dict | None, owned: set) -> None:
     """Hand a leaf its gradient: into ``wanted`` for mv.grad, else accumulate into .grad."""
     if wanted is not None:
         if id(leaf) in wanted:
             wanted[id(leaf)] = g if wanted[id(leaf)] is None else wanted[id(leaf)] + g
         return
     if leaf.requires_grad:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        leaf.grad = _own(g, owned) if leaf.grad is None else leaf.grad + g
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
@@ -313,53 +483,53 @@ def tensor(data: Any, requires_grad: bool = False, dtype=None, device: str | Non
     the array's own device for NumPy/CuPy input and to ``mv.get_default_device()``
     otherwise. Asking for another device than the array's is an explicit copy. The data
     are always copied (like ``torch.tensor``), so updating the tensor in place never
-    changes the array you passed.
+    changes the array you passed. To join tensors use ``mv.stack``; to copy one inside the
+    graph use ``t.clone()``.
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """The functional gradient: ``mv.grad(f)(x)`` is df/dx for scalar-valued ``f``.
+# --- the operator table: Python's syntax, mapped to the engine's operations -------------------
+# (the operations are defined in elementwise.py, reductions.py, shape.py and linalg.py, which
+# import Tensor from here, so they are bound at the end of this file)
+from .elementwise import add, clip, div, exp, log, log1p, mul, neg, power, relu, sigmoid, softplus, sqrt, sub, tanh  # noqa: E402
+from .elementwise import abs as _abs  # noqa: E402
+from .linalg import matmul  # noqa: E402
+from .reductions import log_softmax, logsumexp, max as _max, mean, min as _min, softmax, std, sum as _sum, var  # noqa: E402
+from .shape import astype, expand_dims, getitem, reshape, squeeze, swapaxes, transpose  # noqa: E402
 
-    The result is recorded (``create_graph``), so ``mv.grad(mv.grad(f))`` gives second
-    derivatives. ``argnums`` selects which positional arguments to differentiate; with a
-    tuple, a tuple of gradients is returned.
-    """
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+Tensor.__add__ = add                                  # a + b
+Tensor.__radd__ = lambda a, b: add(b, a)              # 2 + a
+Tensor.__sub__ = sub                                  # a - b
+Tensor.__rsub__ = lambda a, b: sub(b, a)
+Tensor.__mul__ = mul                                  # a * b
+Tensor.__rmul__ = lambda a, b: mul(b, a)
+Tensor.__truediv__ = div                              # a / b
+Tensor.__rtruediv__ = lambda a, b: div(b, a)
+Tensor.__pow__ = power                                # a ** b
+Tensor.__rpow__ = lambda a, b: power(b, a)
+Tensor.__neg__ = neg                                  # -a
+Tensor.__pos__ = lambda a: a                          # +a
+Tensor.__matmul__ = matmul                            # a @ b
+Tensor.__rmatmul__ = lambda a, b: matmul(b, a)
+Tensor.__getitem__ = getitem                          # a[i], a[:, 1:3], a[mask], a[[0, 2]]
+# Comparisons give boolean arrays (masks, not differentiable); hashing stays by identity.
+Tensor.__lt__ = lambda a, b: a._data < (b._data if isinstance(b, Tensor) else b)
+Tensor.__le__ = lambda a, b: a._data <= (b._data if isinstance(b, Tensor) else b)
+Tensor.__gt__ = lambda a, b: a._data > (b._data if isinstance(b, Tensor) else b)
+Tensor.__ge__ = lambda a, b: a._data >= (b._data if isinstance(b, Tensor) else b)
+Tensor.__eq__ = lambda a, b: a._data == (b._data if isinstance(b, Tensor) else b)
+Tensor.__ne__ = lambda a, b: a._data != (b._data if isinstance(b, Tensor) else b)
+Tensor.__hash__ = object.__hash__
+# Methods: t.sum(axis=0) is mv.sum(t, axis=0), and so on.
+Tensor.T = property(lambda a: transpose(a))
+Tensor.sum, Tensor.mean, Tensor.var, Tensor.std, Tensor.max, Tensor.min = _sum, mean, var, std, _max, _min
+Tensor.exp, Tensor.log, Tensor.log1p, Tensor.sqrt, Tensor.abs, Tensor.tanh = exp, log, log1p, sqrt, _abs, tanh
+Tensor.sigmoid, Tensor.softplus, Tensor.relu, Tensor.clip = sigmoid, softplus, relu, clip
+Tensor.logsumexp, Tensor.softmax, Tensor.log_softmax = logsumexp, softmax, log_softmax
+Tensor.astype, Tensor.swapaxes, Tensor.squeeze, Tensor.expand_dims = astype, swapaxes, squeeze, expand_dims
+Tensor.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+Tensor.transpose = lambda a, *axes: transpose(a, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+Tensor.flatten = lambda a: reshape(a, (-1,))
 
-    def grad_f(*args):
-        args = list(args)
-        for i in nums:
-            a = args[i]
-            if not isinstance(a, Tensor):
-                a = tensor(a)
-            if not a.requires_grad:
-                a = Tensor._wrap(a.data)
-                a.requires_grad = True
-            args[i] = a
-        with enable_grad():
-            out = f(*args)
-        if not isinstance(out, Tensor) or out.size != 1:
-            raise ValueError("mv.grad(f) needs f to return a scalar Tensor")
-        ones = Tensor._wrap(backend.get_array_module(out.data).ones_like(out.data))
-        wrt = [args[i] for i in nums]
-        gs = backprop([out], [ones], retain_graph=True, create_graph=True, wrt=wrt) if out.requires_grad else [None] * len(wrt)
-        gs = [g if g is not None else Tensor._wrap(backend.get_array_module(w.data).zeros_like(w.data)) for g, w in zip(gs, wrt)]
-        return gs[0] if single else tuple(gs)
-
-    return grad_f
-
-
-def autograd_grad(outputs: Tensor, inputs: Sequence[Tensor], grad_outputs: Any = None,
-                  retain_graph: bool | None = None, create_graph: bool = False) -> list[Tensor | None]:
-    """d(outputs)/d(inputs) without touching ``.grad`` (like ``torch.autograd.grad``)."""
-    if grad_outputs is None:
-        if outputs.size != 1:
-            raise RuntimeError("grad_outputs is needed for a non-scalar output")
-        grad_outputs = Tensor._wrap(backend.get_array_module(outputs.data).ones_like(outputs.data))
-    else:
-        grad_outputs = _as_grad(grad_outputs, outputs)
-    if retain_graph is None:
-        retain_graph = create_graph
-    return backprop([outputs], [grad_outputs], retain_graph=retain_graph, create_graph=create_graph, wrt=list(inputs))
+from .functional import autograd_grad, grad  # noqa: E402,F401 - kept importable from here

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ..autodiff.backend import get_array_module
-from ..autodiff.tensor import Tensor
+from ..autodiff.tensor import Tensor, bump_version
 
 Schedule = Callable[[int], float]
 
@@ -79,6 +79,7 @@ class Optimizer:
                 buf += g
                 g = buf
             self._update(p.data, g, state, lr)
+            bump_version(p)                                    # graphs that saved the old p now refuse backward
 
     def _update(self, w, g, state: dict, lr: float) -> None:
         """Change the array ``w`` in place given its gradient array ``g``."""
