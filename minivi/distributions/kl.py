@@ -72,10 +72,19 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
-    """Σₖ π_k (log π_k - log ρ_k)."""
+    """Σₖ π_k (log π_k - log ρ_k), with 0 log 0 = 0 and π_k log(π_k / 0) = +inf.
+
+    Logits of -inf (probability 0) are clipped to the most negative finite number, so no
+    0 · inf appears (in the value or its gradient); a class possible under p but impossible
+    under q makes the KL +inf, as it should.
+    """
     if p.n_classes != q.n_classes:
         raise ValueError(f"KL between Categoricals with {p.n_classes} and {q.n_classes} classes is undefined")
-    return (p.probs * (p.logits - q.logits)).sum(axis=-1)
+    terms = p.probs * (p.finite_logits - q.finite_logits)
+    impossible = (q.probs.data == 0) & (p.probs.data > 0)
+    if bool(impossible.any()):
+        terms = mv.where(impossible, float("inf"), terms)
+    return terms.sum(axis=-1)
 
 
 @register_kl(Laplace, Laplace)

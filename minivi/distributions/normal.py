@@ -31,7 +31,8 @@ class Normal(Distribution):
         return -0.5 * z * z - mv.log(self.scale) - LOG_SQRT_2PI
 
     def rsample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
-        eps = self._wrap(rng.standard_normal(self._shape(rng, sample_shape)))
+        shape = self._shape(rng, sample_shape)  # checks rng first
+        eps = self._wrap(rng.standard_normal(shape))
         return self.loc + self.scale * eps
 
     @property
@@ -77,7 +78,8 @@ class CensoredNormal(Distribution):
 
     def rsample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
         """max(lower, μ + σ ε): the gradient is zero for draws that were censored."""
-        eps = self._wrap(rng.standard_normal(self._shape(rng, sample_shape)))
+        shape = self._shape(rng, sample_shape)  # checks rng first
+        eps = self._wrap(rng.standard_normal(shape))
         return mv.maximum(self.loc + self.scale * eps, self.lower)
 
     def _moments(self) -> tuple[Tensor, Tensor]:
