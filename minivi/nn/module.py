@@ -19,6 +19,7 @@ lists/tuples of modules and tensors, are searched recursively. Names are dotted 
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any, Iterator
 
 import numpy as np
@@ -187,9 +188,31 @@ class Module:
         np.savez(_npz(path), **self.state_dict())
 
     def load(self, path: str | os.PathLike, strict: bool = True) -> "Module":
-        """Read a ``.npz`` file written by ``save`` into this (already built) model."""
-        with np.load(_npz(path)) as f:
-            return self.load_state_dict({k: f[k] for k in f.files}, strict=strict)
+        """Read a ``.npz`` file written by ``save`` into this (already built) model.
+
+        Never unpickles: a file that is not a plain ``.npz`` of arrays is refused with an
+        error naming it.
+        """
+        file = _npz(path)
+        if not os.path.isfile(file):
+            hint = f" (.npz was appended to {os.fspath(path)!r})" if file != os.fspath(path) else ""
+            raise FileNotFoundError(f"{type(self).__name__}.load: no file {file}{hint}; save one first with "
+                                    "model.save(path), or check the path and working directory.")
+        with open(file, "rb") as fh:
+            head = fh.read(8)
+        try:
+            if not head.startswith(b"PK"):  # an .npz is a zip archive of .npy files
+                raise ValueError(f"not a zip archive: it starts with {head!r}")
+            with np.load(file, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+            reason = ("it holds Python objects (dtype=object), which are never loaded: unpickling can run code"
+                      if "pickle" in str(err) else str(err))
+            raise ValueError(
+                f"{type(self).__name__}.load: {file} is not a readable .npz written by Module.save ({reason}). "
+                "The file is corrupt or of another kind: save the model again with model.save(path)."
+            ) from None
+        return self.load_state_dict(state, strict=strict)
 
     # --- printing ------------------------------------------------------------------------
     def extra_repr(self) -> str:
