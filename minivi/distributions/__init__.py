@@ -12,13 +12,17 @@ finite where naive formulas give log 0; every sampler takes an explicit ``rng``.
 """
 from .base import Distribution
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .gamma import Gamma
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .normal import CensoredNormal, Normal
 from .ordinal import OrderedLogistic
 from .poisson import Poisson
+from .studentt import StudentT
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gamma", "Laplace",
            "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]
+__all__ += ["Beta", "Dirichlet", "StudentT"]

@@ -15,7 +15,9 @@ from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution
 from .bernoulli import Bernoulli
+from .beta import Beta, log_beta_fn
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .gamma import Gamma
 from .laplace import Laplace
 from .normal import Normal
@@ -108,3 +110,22 @@ def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
     """λ_p (log λ_p - log λ_q) - λ_p + λ_q."""
     return p.rate * (p.log_rate - q.log_rate) - p.rate + q.rate
 
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    """log B(α_q, β_q) - log B(α_p, β_p) + (α_p - α_q) ψ(α_p) + (β_p - β_q) ψ(β_p)
+    + (α_q - α_p + β_q - β_p) ψ(α_p + β_p)."""
+    ap, bp, aq, bq = p.concentration1, p.concentration0, q.concentration1, q.concentration0
+    return (log_beta_fn(aq, bq) - log_beta_fn(ap, bp) + (ap - aq) * mv.digamma(ap) + (bp - bq) * mv.digamma(bp)
+            + (aq - ap + bq - bp) * mv.digamma(ap + bp))
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    """log Γ(α₀) - Σₖ log Γ(αₖ) - log Γ(β₀) + Σₖ log Γ(βₖ) + Σₖ (αₖ - βₖ)(ψ(αₖ) - ψ(α₀)), p = Dir(α), q = Dir(β)."""
+    if p.n_components != q.n_components:
+        raise ValueError(f"KL between Dirichlets with {p.n_components} and {q.n_components} components is undefined")
+    a, b = p.concentration, q.concentration
+    a0 = a.sum(axis=-1)
+    return (mv.gammaln(a0) - mv.gammaln(a).sum(axis=-1) - mv.gammaln(b.sum(axis=-1)) + mv.gammaln(b).sum(axis=-1)
+            + ((a - b) * (mv.digamma(a) - mv.expand_dims(mv.digamma(a0), -1))).sum(axis=-1))

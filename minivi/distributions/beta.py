@@ -1,0 +1,69 @@
+"""The Beta distribution over (0, 1): the conjugate prior of a Bernoulli probability."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import autodiff as mv
+from ..autodiff import Tensor
+from .base import Distribution, Shape
+
+
+def log_beta_fn(a: Tensor, b: Tensor) -> Tensor:
+    """log B(a, b) = log Γ(a) + log Γ(b) - log Γ(a + b)."""
+    return mv.gammaln(a) + mv.gammaln(b) - mv.gammaln(a + b)
+
+
+class Beta(Distribution):
+    """Beta(α, β) with ``concentration1`` = α and ``concentration0`` = β (PyTorch's names); mean α/(α + β).
+
+        log p(y) = (α - 1) log y + (β - 1) log(1 - y) - log B(α, β)
+
+    with log(1 - y) by ``log1p(-y)`` (accurate for small y) and log B by ``gammaln`` (no Γ overflow).
+    Values must lie strictly inside (0, 1). ``sample`` draws with NumPy's Beta sampler and clips
+    to [tiny, 1 - eps] of the dtype (as PyTorch does), so a draw is never exactly 0 or 1 in float32.
+    There is no ``rsample``: its reparameterisation needs the implicit gradient of a Gamma draw,
+    which this engine does not have (use ``sample`` with a score-function estimator).
+    """
+
+    params = ("concentration1", "concentration0")
+
+    def __init__(self, concentration1: Any, concentration0: Any, validate_args: bool = True) -> None:
+        super().__init__(validate_args)
+        self._set_params(concentration1=concentration1, concentration0=concentration0)
+        self._check(self.concentration1.data > 0, "concentration1 (α) must be positive; use exp(·) of a free tensor")
+        self._check(self.concentration0.data > 0, "concentration0 (β) must be positive; use exp(·) of a free tensor")
+
+    def log_prob(self, value: Any) -> Tensor:
+        y = self._value(value)
+        self._check((y.data > 0) & (y.data < 1), "values must lie strictly inside (0, 1) (clip them to [ε, 1 - ε])")
+        a, b = self.concentration1, self.concentration0
+        return (a - 1.0) * mv.log(y) + (b - 1.0) * mv.log1p(-y) - log_beta_fn(a, b)
+
+    def sample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
+        shape = self._shape(rng, sample_shape)  # checks rng first
+        xp = self._xp()
+        y = rng.beta(xp.broadcast_to(self.concentration1.data, shape), xp.broadcast_to(self.concentration0.data, shape))
+        info = np.finfo(self.dtype)
+        return self._wrap(xp.clip(xp.asarray(y).astype(self.dtype), info.tiny, 1 - info.eps))
+
+    @property
+    def mean(self) -> Tensor:
+        """α / (α + β)."""
+        a, b = self.concentration1, self.concentration0
+        return mv.broadcast_to(a / (a + b), shape=self.batch_shape)
+
+    @property
+    def variance(self) -> Tensor:
+        """α β / ((α + β)² (α + β + 1))."""
+        a, b = self.concentration1, self.concentration0
+        s = a + b
+        return mv.broadcast_to(a * b / (s * s * (s + 1.0)), shape=self.batch_shape)
+
+    def entropy(self) -> Tensor:
+        """H = log B(α, β) - (α - 1) ψ(α) - (β - 1) ψ(β) + (α + β - 2) ψ(α + β)."""
+        a, b = self.concentration1, self.concentration0
+        h = (log_beta_fn(a, b) - (a - 1.0) * mv.digamma(a) - (b - 1.0) * mv.digamma(b)
+             + (a + b - 2.0) * mv.digamma(a + b))
+        return mv.broadcast_to(h, shape=self.batch_shape)
