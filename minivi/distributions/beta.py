@@ -8,11 +8,7 @@ import numpy as np
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution, Shape
-
-
-def log_beta_fn(a: Tensor, b: Tensor) -> Tensor:
-    """log B(a, b) = log Γ(a) + log Γ(b) - log Γ(a + b)."""
-    return mv.gammaln(a) + mv.gammaln(b) - mv.gammaln(a + b)
+from .special import log_beta_fn
 
 
 class Beta(Distribution):
@@ -20,7 +16,8 @@ class Beta(Distribution):
 
         log p(y) = (α - 1) log y + (β - 1) log(1 - y) - log B(α, β)
 
-    with log(1 - y) by ``log1p(-y)`` (accurate for small y) and log B by ``gammaln`` (no Γ overflow).
+    with log(1 - y) by ``log1p(-y)`` (accurate for small y) and log B by ``special.log_beta_fn``
+    (no Γ overflow, and no cancellation when α + β is huge).
     Values must lie strictly inside (0, 1). ``sample`` draws with NumPy's Beta sampler and clips
     to [tiny, 1 - eps] of the dtype (as PyTorch does), so a draw is never exactly 0 or 1 in float32.
     There is no ``rsample``: its reparameterisation needs the implicit gradient of a Gamma draw,

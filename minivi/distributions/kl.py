@@ -15,13 +15,14 @@ from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution
 from .bernoulli import Bernoulli
-from .beta import Beta, log_beta_fn
+from .beta import Beta
 from .categorical import Categorical
 from .dirichlet import Dirichlet
 from .gamma import Gamma
 from .laplace import Laplace
 from .normal import Normal
 from .poisson import Poisson
+from .special import log_beta_fn
 
 _KL_REGISTRY: dict[tuple[type, type], Callable[[Distribution, Distribution], Tensor]] = {}
 

@@ -7,6 +7,7 @@ from typing import Any
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution, Shape
+from .special import log_gamma_ratio
 
 
 class StudentT(Distribution):
@@ -15,7 +16,8 @@ class StudentT(Distribution):
         log p(y) = log Γ((ν+1)/2) - log Γ(ν/2) - ½ log(νπ) - log σ - (ν+1)/2 · log(1 + z²/ν),
         z = (y - μ)/σ
 
-    with log(1 + z²/ν) by ``log1p`` (accurate near the mode). y = μ + σ t, where t = ε / √(V/ν),
+    with log(1 + z²/ν) by ``log1p`` (accurate near the mode) and log Γ((ν+1)/2) - log Γ(ν/2) by
+    ``special.log_gamma_ratio`` (no cancellation for large ν, where the t approaches the Normal). y = μ + σ t, where t = ε / √(V/ν),
     ε ~ N(0, 1), V ~ χ²_ν, is a Normal whose precision is scaled by a Gamma(ν/2, ν/2) variable.
 
     ``rsample`` is pathwise in μ and σ only: t does not depend on them, but its law depends on
@@ -39,7 +41,7 @@ class StudentT(Distribution):
         y = self._value(value)
         nu = self.df
         z = (y - self.loc) / self.scale
-        return (mv.gammaln(0.5 * (nu + 1.0)) - mv.gammaln(0.5 * nu) - 0.5 * mv.log(nu) - 0.5 * math.log(math.pi)
+        return (-log_gamma_ratio(0.5, 0.5 * nu) - 0.5 * mv.log(nu) - 0.5 * math.log(math.pi)
                 - mv.log(self.scale) - 0.5 * (nu + 1.0) * mv.log1p(z * z / nu))
 
     def _standard_t(self, rng: Any, sample_shape: int | Shape) -> Tensor:
@@ -80,6 +82,6 @@ class StudentT(Distribution):
         """H = (ν+1)/2 (ψ((ν+1)/2) - ψ(ν/2)) + ½ log ν + log B(ν/2, ½) + log σ."""
         nu = self.df
         half = 0.5 * (nu + 1.0)
-        log_b = mv.gammaln(0.5 * nu) + 0.5 * math.log(math.pi) - mv.gammaln(half)  # log Γ(½) = ½ log π
+        log_b = log_gamma_ratio(0.5, 0.5 * nu) + 0.5 * math.log(math.pi)  # log B(ν/2, ½), log Γ(½) = ½ log π
         h = half * (mv.digamma(half) - mv.digamma(0.5 * nu)) + 0.5 * mv.log(nu) + log_b + mv.log(self.scale)
         return mv.broadcast_to(h, shape=self.batch_shape)
