@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable
 
+import numpy as np
+
 from ..autodiff.backend import get_array_module
 from ..autodiff.tensor import Tensor
 
@@ -116,9 +118,10 @@ class Optimizer:
 
     def _check_finite(self, todo: list) -> None:
         """Raise before any update if a gradient holds NaN or inf (one cheap sum per gradient)."""
-        sums = [p.grad.data.sum() for p, _, _ in todo]   # NaN and ±inf survive a sum
-        if math.isfinite(float(sum(sums))):
-            return
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is re-checked entry by entry
+            sums = [p.grad.data.sum() for p, _, _ in todo]   # NaN and ±inf survive a sum
+            if math.isfinite(float(sum(sums))):
+                return
         for p, _, label in todo:
             g = p.grad.data
             xp = get_array_module(g)
