@@ -502,7 +502,10 @@ def load_mnist(
     """
     global _LAST_INFO, _OFFLINE_ANNOUNCED
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_mnist: path must be a folder name (str or pathlib.Path), got {type(path).__name__} "
+                        f"{path!r:.40}; did you mean split=...?")
 
     directory, official = _locate(path, download, verbose)
     if official:
@@ -584,6 +587,8 @@ def binarize(
         Same shape and dtype as ``images``, values 0.0 or 1.0.
     """
     images = np.asarray(images)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not 0 <= threshold <= 1:
+        raise ValueError(f"binarize: threshold must be a number in [0, 1], got {threshold!r}")
     if not np.issubdtype(images.dtype, np.floating):
         raise TypeError(
             f"binarize expects float intensities in [0, 1], got dtype {images.dtype}; "

@@ -65,7 +65,7 @@ class Distribution:
                         f"another is {like.dtype} on {like.device}; convert them to one dtype/device first."
                     )
             else:
-                v = mv.tensor(v, dtype=like.dtype, device=like.device) if like is not None else mv.tensor(v)
+                v = _as_tensor(v, f"{type(self).__name__}: parameter {name}", like)
             k = event_dims.get(name, 0)
             if v.ndim < k:
                 raise ValueError(f"{type(self).__name__}: {name} needs a last axis (e.g. of classes), "
@@ -132,7 +132,7 @@ class Distribution:
         if isinstance(value, Tensor):
             self._follow(value, "the value")
         else:
-            value = mv.tensor(value, dtype=self.dtype, device=self.device)
+            value = _as_tensor(value, f"{type(self).__name__}.log_prob(value)", self._like)
         self._broadcast(value=value.shape, batch_shape=self.batch_shape)
         self._check(self._xp().isfinite(value.data), "log_prob(value): the value contains NaN or inf; "
                     "every support here is finite (check what computed it, or mask those entries out)")
@@ -212,6 +212,17 @@ class Distribution:
         return f"{type(self).__name__}({shapes})"
 
 
+def _as_tensor(v: Any, what: str, like: Tensor | None) -> Tensor:
+    """A number, list or array as a tensor (of ``like``'s dtype and device), with a clear error otherwise."""
+    if v is None or isinstance(v, (str, bytes)):
+        raise TypeError(f"{what} must be a number, array or Tensor, got {v!r}")
+    try:
+        return mv.tensor(v, dtype=like.dtype, device=like.device) if like is not None else mv.tensor(v)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{what} must be a number, array or Tensor of numbers; converting "
+                        f"{type(v).__name__} {v!r:.60} failed ({err})") from None
+
+
 def integer_labels(dist: Distribution, value: Any, n_classes: int) -> Any:
     """Class labels as an integer array on the distribution's device, checked to lie in 0..K-1."""
     xp = dist._xp()
@@ -225,6 +236,12 @@ def integer_labels(dist: Distribution, value: Any, n_classes: int) -> Any:
     elif y.dtype.kind not in "iu":
         raise TypeError(f"{type(dist).__name__}: labels must be integers, got dtype {y.dtype}")
     dist._check((y >= 0) & (y < n_classes), f"labels must lie in 0..{n_classes - 1} (K = {n_classes} classes)")
+    if y.ndim > len(dist.batch_shape) and y.shape[-1] == n_classes and y.ndim > 1:
+        try:
+            np.broadcast_shapes(y.shape, dist.batch_shape)
+        except ValueError:
+            raise ValueError(f"{type(dist).__name__}: labels of shape {y.shape} look one-hot; log_prob takes class "
+                             f"indices of shape {dist.batch_shape}: pass y.argmax(axis=-1)") from None
     dist._broadcast(labels=y.shape, batch_shape=dist.batch_shape)
     return y
 

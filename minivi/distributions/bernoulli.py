@@ -23,8 +23,11 @@ class Bernoulli(Distribution):
 
     params = ("logits", "probs")
 
-    def __init__(self, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
+    def __init__(self, *args: Any, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
         super().__init__(validate_args)
+        if args:  # PyTorch reads Bernoulli(0.3) as probs, minivi used to read it as logits: make it explicit
+            raise TypeError(f"Bernoulli: name the parameter, Bernoulli(logits=...) or Bernoulli(probs=...); a positional "
+                            f"value is ambiguous (got {args[0]!r:.40})")
         if (logits is None) == (probs is None):
             raise ValueError("Bernoulli: give exactly one of logits= or probs=")
         if logits is not None:

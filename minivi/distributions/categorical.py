@@ -23,8 +23,11 @@ class Categorical(Distribution):
     params = ("logits", "probs")
     neg_inf_ok = ("logits",)  # a logit of -inf is a class of probability 0
 
-    def __init__(self, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
+    def __init__(self, *args: Any, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
         super().__init__(validate_args)
+        if args:  # PyTorch reads Categorical(0.3) as probs, minivi used to read it as logits: make it explicit
+            raise TypeError(f"Categorical: name the parameter, Categorical(logits=...) or Categorical(probs=...); a positional "
+                            f"value is ambiguous (got {args[0]!r:.40})")
         if (logits is None) == (probs is None):
             raise ValueError("Categorical: give exactly one of logits= or probs=")
         if logits is not None:

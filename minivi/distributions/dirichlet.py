@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import autodiff as mv
 from ..autodiff import Tensor
-from .base import Distribution, Shape
+from .base import Distribution, Shape, _as_tensor
 
 
 class Dirichlet(Distribution):
@@ -43,7 +43,7 @@ class Dirichlet(Distribution):
         if isinstance(value, Tensor):
             self._follow(value, "the value")
         else:
-            value = mv.tensor(value, dtype=self.dtype, device=self.device)
+            value = _as_tensor(value, f"{name}.log_prob(value)", self._like)
         if value.ndim < 1 or value.shape[-1] != self.n_components:
             raise ValueError(f"{name}.log_prob: values need a last axis of K = {self.n_components} components, "
                              f"got shape {value.shape}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution
@@ -39,6 +41,16 @@ def register_kl(p_type: type, q_type: type) -> Callable:
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL[p ‖ q], elementwise over the batch (differentiable with respect to both)."""
+    for name, d in (("p", p), ("q", q)):
+        if not isinstance(d, Distribution):
+            raise TypeError(f"kl_divergence(p, q): {name} must be a Distribution (e.g. Normal(0.0, 1.0)), "
+                            f"got {type(d).__name__} {d!r:.40}")
+    try:
+        np.broadcast_shapes(p.batch_shape, q.batch_shape)
+    except ValueError:
+        raise ValueError(f"kl_divergence(p, q): batch shapes do not broadcast ({type(p).__name__} p {p.batch_shape}, "
+                         f"{type(q).__name__} q {q.batch_shape}); give parameters whose shapes agree from the right"
+                         ) from None
     if p._constant and not q._constant:  # a constant side follows the other's dtype/device
         p._follow(q._like, f"{type(q).__name__} q")
     else:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import LOG_SQRT_2PI, Distribution, Shape
@@ -65,6 +67,8 @@ class CensoredNormal(Distribution):
     def __init__(self, loc: Any, scale: Any, lower: float = 0.0, validate_args: bool = True) -> None:
         super().__init__(validate_args)
         self._set_params(loc=loc, scale=scale)
+        if isinstance(lower, (str, bytes)) or not isinstance(lower, (int, float, np.number)):
+            raise TypeError(f"CensoredNormal: lower must be a number (the censoring point), got {lower!r}")
         self.lower = float(lower)
         self._check(self.scale.data > 0, f"scale must be positive; {_SCALE_HINT}")
 

@@ -73,6 +73,8 @@ class Optimizer:
             _check_lr(lr, name)
             if lr == 0:
                 raise ValueError(f"{name}: the learning rate must be positive, got lr={lr}")
+        if isinstance(weight_decay, (str, bytes)) or not isinstance(weight_decay, (int, float, np.number)):
+            raise TypeError(f"{name}: weight_decay must be a number λ >= 0 (a prior precision), got {weight_decay!r}")
         if not weight_decay >= 0:
             raise ValueError(f"{name}: weight_decay is a prior precision λ >= 0, got {weight_decay}")
         self.params = list(unique.values())
@@ -103,6 +105,10 @@ class Optimizer:
                 "is nothing to do. Did you call loss.backward() before step() (and after zero_grad())? Is the "
                 "loss computed from these parameters, outside mv.no_grad()?"
             )
+        for p, _, label in todo:
+            if p.grad.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}.step(): the gradient of {label} has shape {p.grad.shape} "
+                                 f"but the parameter has shape {p.shape}; a gradient set by hand must match it.")
         if self.check_finite:
             self._check_finite(todo)
         lr = self.current_lr()
