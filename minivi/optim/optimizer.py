@@ -123,10 +123,10 @@ class Optimizer:
             self._update(p.data, g, state, lr)
 
     def _check_finite(self, todo: list) -> None:
-        """Raise before any update if a gradient holds NaN or inf (one cheap sum per gradient)."""
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is re-checked entry by entry
-            sums = [p.grad.data.sum() for p, _, _ in todo]   # NaN and ±inf survive a sum
-            if math.isfinite(float(sum(sums))):
+        """Raise before any update if a gradient holds NaN or inf (one fast dot product per gradient)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing ‖g‖² is re-checked entry by entry
+            norms = [get_array_module(p.grad.data).vdot(p.grad.data, p.grad.data) for p, _, _ in todo]
+            if math.isfinite(float(sum(norms))):                # ‖g‖² is NaN or inf if any entry is
                 return
         for p, _, label in todo:
             g = p.grad.data
