@@ -194,3 +194,14 @@ def test_log_beta_is_accurate_for_huge_arguments():
 def test_log_beta_gradients_on_both_branches():
     from minivi.distributions.special import log_beta_fn
     assert mv.gradcheck(log_beta_fn, np.array([0.5, 3.0, 2.0, 250.0]), np.array([99.0, 101.0, 5e3, 0.7]), rtol=1e-6)
+
+
+def test_float32_parameters_give_float32_everywhere():
+    rng = np.random.default_rng(13)
+    for d in (StudentT(mv.tensor([0.5, 1.5, 3.0]), 0.0, 1.0), Beta(mv.tensor([0.5, 2.0]), 1.0),
+              Dirichlet(mv.tensor([[0.5, 2.0, 1.0]]))):
+        y = d.sample(rng, 3)
+        assert y.dtype == np.float32
+        for out in (d.log_prob(y), d.entropy(), d.mean, d.variance):
+            assert out.dtype == np.float32
+    np.testing.assert_array_equal(StudentT(mv.tensor([0.5, 1.5, 3.0])).variance.numpy(), [np.nan, np.inf, 3.0])

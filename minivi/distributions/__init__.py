@@ -8,7 +8,10 @@
     kl = kl_divergence(q, Normal(0.0, 1.0))          # (3,), closed form
 
 Every ``log_prob`` is written in a stable form (from logits, log-rates and log Φ), so it stays
-finite where naive formulas give log 0; every sampler takes an explicit ``rng``.
+finite where naive formulas give log 0; every sampler takes an explicit ``rng``. Priors and
+posteriors for the later chapters: ``Beta``, ``Dirichlet`` (conjugate to Bernoulli and
+Categorical) and the heavy-tailed ``StudentT``. With ``validate_args=True`` (the default)
+NaN or infinite parameters and values are refused with an error that says what to fix.
 """
 from .base import Distribution
 from .bernoulli import Bernoulli

@@ -8,6 +8,7 @@ import numpy as np
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution, Shape
+from .dirichlet import log_gamma_draws
 from .special import log_beta_fn
 
 
@@ -18,8 +19,9 @@ class Beta(Distribution):
 
     with log(1 - y) by ``log1p(-y)`` (accurate for small y) and log B by ``special.log_beta_fn``
     (no Γ overflow, and no cancellation when α + β is huge).
-    Values must lie strictly inside (0, 1). ``sample`` draws with NumPy's Beta sampler and clips
-    to [tiny, 1 - eps] of the dtype (as PyTorch does), so a draw is never exactly 0 or 1 in float32.
+    Values must lie strictly inside (0, 1). ``sample`` draws two Gammas in log space (exact for
+    α, β ≪ 1) and clips to [tiny, 1 - eps] of the dtype (as PyTorch does), so a draw is never
+    exactly 0 or 1, even in float32.
     There is no ``rsample``: its reparameterisation needs the implicit gradient of a Gamma draw,
     which this engine does not have (use ``sample`` with a score-function estimator).
     """
@@ -39,11 +41,14 @@ class Beta(Distribution):
         return (a - 1.0) * mv.log(y) + (b - 1.0) * mv.log1p(-y) - log_beta_fn(a, b)
 
     def sample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
+        """y = g₁ / (g₁ + g₀) with gᵢ ~ Gamma(concentrationᵢ), from log-space draws: y = σ(log g₁ - log g₀)."""
         shape = self._shape(rng, sample_shape)  # checks rng first
         xp = self._xp()
-        y = rng.beta(xp.broadcast_to(self.concentration1.data, shape), xp.broadcast_to(self.concentration0.data, shape))
+        log_g1 = log_gamma_draws(rng, xp, xp.broadcast_to(self.concentration1.data, shape).astype(np.float64))
+        log_g0 = log_gamma_draws(rng, xp, xp.broadcast_to(self.concentration0.data, shape).astype(np.float64))
+        y = 1.0 / (1.0 + xp.exp(log_g0 - log_g1))
         info = np.finfo(self.dtype)
-        return self._wrap(xp.clip(xp.asarray(y).astype(self.dtype), info.tiny, 1 - info.eps))
+        return self._wrap(xp.clip(y.astype(self.dtype), info.tiny, 1 - info.eps))
 
     @property
     def mean(self) -> Tensor:

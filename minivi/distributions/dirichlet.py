@@ -10,6 +10,12 @@ from ..autodiff import Tensor
 from .base import Distribution, Shape, _as_tensor
 
 
+def log_gamma_draws(rng: Any, xp: Any, a: Any) -> Any:
+    """log g with g ~ Gamma(a, 1) elementwise, exact even where g itself underflows (a ≪ 1):
+    g = g' u^{1/a} with g' ~ Gamma(a + 1), u ~ U(0, 1), so log g = log g' + (log u)/a."""
+    return xp.log(rng.standard_gamma(a + 1.0)) + xp.log(rng.random(a.shape)) / a
+
+
 class Dirichlet(Distribution):
     """Dir(α) over K-vectors y with yₖ > 0 and Σₖ yₖ = 1; ``concentration`` α has shape batch + (K,).
 
@@ -66,7 +72,7 @@ class Dirichlet(Distribution):
         shape = self._shape(rng, sample_shape) + (self.n_components,)  # checks rng first
         xp = self._xp()
         a = xp.broadcast_to(self.concentration.data, shape).astype(np.float64)
-        log_g = xp.log(rng.standard_gamma(a + 1.0)) + xp.log(rng.random(shape)) / a   # log Gamma(α) draws
+        log_g = log_gamma_draws(rng, xp, a)
         log_g -= log_g.max(axis=-1, keepdims=True)
         y = xp.exp(log_g)
         y /= y.sum(axis=-1, keepdims=True)

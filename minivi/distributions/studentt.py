@@ -45,8 +45,10 @@ class StudentT(Distribution):
                 - mv.log(self.scale) - 0.5 * (nu + 1.0) * mv.log1p(z * z / nu))
 
     def _standard_t(self, rng: Any, sample_shape: int | Shape) -> Tensor:
+        """t = ε / √(V/ν), ε ~ N(0, 1), V/ν = 2 Gamma(ν/2)/ν (a χ²_ν over ν): draws on either device."""
         shape = self._shape(rng, sample_shape)  # checks rng first
-        return self._wrap(rng.standard_t(self._xp().broadcast_to(self.df.data, shape)))
+        nu = self._xp().broadcast_to(self.df.data, shape).astype("float64")
+        return self._wrap(rng.standard_normal(shape) / self._xp().sqrt(2.0 * rng.standard_gamma(0.5 * nu) / nu))
 
     def sample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
         t = self._standard_t(rng, sample_shape)
@@ -75,7 +77,8 @@ class StudentT(Distribution):
         nu = self.df
         safe = mv.where(nu.data > 2, nu, 3.0)  # keeps ν/(ν - 2) finite in the branch not taken
         v = self.scale * self.scale * safe / (safe - 2.0)
-        v = mv.where(nu.data > 2, v, mv.where(nu.data > 1, float("inf"), float("nan")))
+        undefined = self._wrap(self._xp().where(nu.data > 1, float("inf"), float("nan")))  # a constant
+        v = mv.where(nu.data > 2, v, undefined)
         return mv.broadcast_to(v, shape=self.batch_shape)
 
     def entropy(self) -> Tensor:
