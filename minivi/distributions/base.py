@@ -80,6 +80,8 @@ class Distribution:
     def _check_finite(self, name: str, v: Tensor) -> None:
         """A parameter may not be NaN, nor ±inf (except -inf where ``neg_inf_ok`` names it: a logit of log 0)."""
         xp = get_array_module(v.data)
+        if bool(xp.isfinite(v.data).all()):  # the usual case: one pass
+            return
         if bool(xp.isnan(v.data).any()):
             raise ValueError(f"{type(self).__name__}: {name} contains NaN (check what computed it)")
         bad = xp.isposinf(v.data) if name in self.neg_inf_ok else xp.isinf(v.data)
