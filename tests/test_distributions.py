@@ -461,3 +461,23 @@ def test_samplers_check_rng_before_using_it(family, method):
             getattr(d, method)(bad)
     with pytest.raises(TypeError, match="sample_shape must be an int or a tuple"):
         getattr(d, method)(np.random.default_rng(0), 2.5)
+
+
+def test_a_subclass_without_derive_still_follows_the_value_dtype():
+    """Subclasses that compute a derived parameter in __init__ (no _derive) keep working with float64 values."""
+    class Scaled(Distribution):
+        params = ("loc", "scale", "log_scale")
+
+        def __init__(self, loc, scale):
+            super().__init__()
+            self._set_params(loc=loc, scale=scale)
+            self.log_scale = mv.log(self.scale)
+
+        def log_prob(self, value):
+            y = self._value(value)
+            z = (y - self.loc) / self.scale
+            return -0.5 * z * z - self.log_scale - 0.5 * np.log(2 * np.pi)
+
+    lp = Scaled(0.0, 2.0).log_prob(t64(1.0))
+    assert lp.dtype == np.float64
+    np.testing.assert_allclose(lp.item(), stats.norm.logpdf(1.0, 0.0, 2.0), rtol=1e-7)  # log σ rounded in float32

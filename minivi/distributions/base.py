@@ -149,9 +149,10 @@ class Distribution:
                 f"{type(self).__name__}: {what} is {like.dtype} on {like.device} but the parameters are "
                 f"{self.dtype} on {self.device}; convert one of them (.astype('{self.dtype}') or .to('{self.device}'))."
             )
-        for name in self._names:  # the given values, converted once from the originals (exact in float64)
-            setattr(self, name, mv.tensor(self._given[name], dtype=like.dtype, device=like.device))
-        self._derive()  # derived parameters are recomputed in the new dtype, not converted
+        for name in self.params:  # given values from the originals (exact in float64), others as they are
+            value = self._given[name] if name in self._names else getattr(self, name).data
+            setattr(self, name, mv.tensor(value, dtype=like.dtype, device=like.device))
+        self._derive()  # derived parameters are recomputed in the new dtype (where a subclass defines _derive)
 
     # --- sampling -----------------------------------------------------------------------
     def _shape(self, rng: Any, sample_shape: int | Shape) -> Shape:
