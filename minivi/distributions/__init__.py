@@ -8,24 +8,31 @@
     kl = kl_divergence(q, Normal(0.0, 1.0))          # (3,), closed form
 
 Every ``log_prob`` is written in a stable form (from logits, log-rates and log Φ), so it stays
-finite where naive formulas give log 0; every sampler takes an explicit ``rng``.
+finite where naive formulas give log 0; every sampler takes an explicit ``rng``. Priors and
+posteriors for the later chapters: ``Beta``, ``Dirichlet`` (conjugate to Bernoulli and
+Categorical) and the heavy-tailed ``StudentT``. With ``validate_args=True`` (the default)
+NaN or infinite parameters and values are refused with an error that says what to fix.
 """
 from .base import Distribution
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
+from .exponential import Exponential
 from .gamma import Gamma
+from .gumbel import Gumbel
 from .kl import kl_divergence, register_kl
+from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
+from .logistic import Logistic
+from .multivariate_normal import MultivariateNormal
 from .normal import CensoredNormal, Normal
 from .ordinal import OrderedLogistic
 from .poisson import Poisson
+from .studentt import StudentT
 
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gamma", "Laplace",
-           "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]
-from .exponential import Exponential  # noqa: E402 - chapter 08: reparameterised by location-scale / inverse CDF
-from .gumbel import Gumbel  # noqa: E402
-from .kumaraswamy import Kumaraswamy  # noqa: E402
-from .logistic import Logistic  # noqa: E402
-
-__all__ += ["Logistic", "Exponential", "Gumbel", "Kumaraswamy"]
-from .multivariate_normal import MultivariateNormal  # noqa: E402,F401 - full-covariance Gaussian (chapter 07)
+           "OrderedLogistic", "CensoredNormal", "Beta", "Dirichlet", "StudentT",     # chapters 02-07
+           "Logistic", "Exponential", "Gumbel", "Kumaraswamy",                        # chapter 08: reparameterisable
+           "MultivariateNormal",                                                      # chapter 07: full covariance
+           "kl_divergence", "register_kl"]
