@@ -19,9 +19,10 @@ from .mc_dropout import mc_dropout_predict
 from .metrics import (error_rate, expected_calibration_error, gaussian_predictive_log_likelihood,
                       log_predictive, mean_and_se, predictive_entropy, reliability_diagram)
 from .priors import GaussianPrior, ScaleMixturePrior
+from .toy import FlatMLP, cubic, cubic_with_gap
 
 __all__ = [
-    "BayesLinear", "BayesMLP", "GaussianPrior", "HMCResult", "ScaleMixturePrior", "blr_posterior",
+    "BayesLinear", "BayesMLP", "FlatMLP", "GaussianPrior", "cubic", "cubic_with_gap", "HMCResult", "ScaleMixturePrior", "blr_posterior",
     "categorical_log_likelihood", "effective_sample_size", "error_rate", "expected_calibration_error",
     "free_energy", "gaussian_log_likelihood", "gaussian_predictive_log_likelihood", "hamiltonian", "hmc",
     "hmc_step", "kl_weights", "leapfrog", "log_predictive", "mc_dropout_predict", "mean_and_se",

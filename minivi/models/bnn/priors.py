@@ -11,7 +11,6 @@ import math
 
 from ... import autodiff as mv
 from ...autodiff import Tensor
-from ...distributions import Normal, kl_divergence
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -31,8 +30,13 @@ class GaussianPrior:
         return -0.5 * (w / self.scale) ** 2 - math.log(self.scale) - _LOG_SQRT_2PI
 
     def kl(self, loc: Tensor, scale: Tensor) -> Tensor:
-        """KL[N(loc, scale²) ‖ N(0, s²)] summed over all weights (closed form)."""
-        return kl_divergence(Normal(loc, scale), Normal(0.0, self.scale)).sum()
+        """KL[N(μ, σ²) ‖ N(0, s²)] summed over all weights, in closed form (``distributions.kl_divergence``
+        of two Normals, written out to save a few operations per step):
+
+            Σᵢ log(s / σᵢ) + (σᵢ² + μᵢ²) / (2 s²) − ½.
+        """
+        s2 = self.scale**2
+        return (math.log(self.scale) - mv.log(scale) + (scale * scale + loc * loc) * (0.5 / s2) - 0.5).sum()
 
     def __repr__(self) -> str:
         return f"GaussianPrior(scale={self.scale})"
