@@ -1,4 +1,4 @@
-"""HMC (minivi.models.bnn.hmc): leapfrog's geometry, and samples of a posterior known in closed form."""
+"""HMC (minivi.models.bnn.hamiltonian): leapfrog's geometry, and samples of a posterior known in closed form."""
 from __future__ import annotations
 
 import numpy as np

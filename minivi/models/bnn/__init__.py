@@ -8,13 +8,13 @@ average over it: p(y* | x*, D) = ∫ p(y* | x*, w) p(w | D) dw ≈ (1/S) Σ_s p(
 * :mod:`.bayes_by_backprop` -- mean-field Gaussian weights fitted by maximising the free energy
   F = E_q[log p(D | w)] − KL[q(w) ‖ p(w)] (Blundell et al. 2015), with the local reparameterisation trick;
 * :mod:`.mc_dropout` -- a dropout network kept stochastic at test time (Gal & Ghahramani 2015);
-* :mod:`.hmc` -- Hamiltonian Monte Carlo driven by the engine's gradients (the reference on small problems);
+* :mod:`.hamiltonian` -- Hamiltonian Monte Carlo driven by the engine's gradients (the reference on small problems);
 * :mod:`.metrics` -- test log-likelihood, error, calibration (ECE, reliability diagram), predictive entropy.
 """
 from .bayes_by_backprop import (BayesLinear, BayesMLP, categorical_log_likelihood, free_energy,
                                 gaussian_log_likelihood, kl_weights, predict)
 from .bayes_linear import blr_posterior, mean_field_optimum
-from .hmc import HMCResult, effective_sample_size, hamiltonian, hmc, hmc_step, leapfrog, value_and_grad
+from .hamiltonian import HMCResult, effective_sample_size, hamiltonian, hmc, hmc_step, leapfrog, value_and_grad
 from .mc_dropout import mc_dropout_predict
 from .metrics import (error_rate, expected_calibration_error, gaussian_predictive_log_likelihood,
                       log_predictive, mean_and_se, predictive_entropy, reliability_diagram)
