@@ -51,8 +51,8 @@ def test_linear_bayes_by_backprop_reaches_the_mean_field_optimum():
     m_mf, v_mf = bnn.mean_field_optimum(X, y, noise**2, 1.0)
     r = np.random.default_rng(1)
     layer = bnn.BayesLinear(3, 1, bias=False, prior=bnn.GaussianPrior(1.0), rng=r, init_scale=0.1, dtype="float64")
-    steps = 1500
-    opt = optim.Adam(layer.parameters(), lr=optim.exponential_decay(0.03, 0.01 ** (1 / steps)))
+    steps = 1000
+    opt = optim.Adam(layer.parameters(), lr=optim.cosine(0.05, steps, 5e-4))    # the step noise decays to ~0
     ll = bnn.gaussian_log_likelihood(noise)
     for _ in range(steps):
         opt.zero_grad()
