@@ -251,3 +251,25 @@ def test_bayesian_methods_are_less_certain_in_the_gap_than_map():
     std["HMC"] = np.sqrt(f.var(0).mean() + noise**2)
     for name, factor in GAP_FACTOR.items():
         assert std[name] > factor * std["MAP"], (name, std)
+
+
+@pytest.mark.parametrize("local", [False, True])
+@pytest.mark.parametrize("prior", [bnn.GaussianPrior(0.8), bnn.ScaleMixturePrior(0.3, 1.0, 0.1)], ids=["gauss", "mixture"])
+def test_free_energy_gradient_matches_finite_differences(local, prior):
+    """With the noise held fixed (the same seed each call), F is a smooth function of (μ, ρ): gradcheck it."""
+    r = np.random.default_rng(11)
+    x, y = r.standard_normal((6, 3)), r.integers(0, 2, 6)
+    model = bnn.BayesMLP([3, 4, 2], "tanh", prior=prior, rng=r, init_scale=0.3, dtype="float64")
+    names = [n for n, _ in model.named_parameters()]
+
+    def F(*params):
+        for (name, p), value in zip(model.named_parameters(), params):
+            layer = model.layers[int(name.split(".")[1])]
+            setattr(layer, name.split(".")[2], value)
+        out = bnn.free_energy(model, mv.tensor(x, dtype="float64"), y, bnn.categorical_log_likelihood, 20,
+                              np.random.default_rng(5), local_reparam=local)
+        return out
+
+    start = [p.numpy().copy() for p in model.parameters()]
+    assert len(names) == 8
+    mv.gradcheck(F, *[mv.tensor(a, dtype="float64") for a in start])
