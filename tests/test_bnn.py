@@ -141,9 +141,9 @@ def test_local_reparameterisation_has_the_moments_of_the_sampled_weights():
     var = (x**2) @ layer.W_sigma.numpy() ** 2 + layer.b_sigma.numpy() ** 2
     with mv.no_grad():
         for local in (False, True):
-            s = np.concatenate([layer(x, r, local_reparam=local).numpy() for _ in range(20000)])
-            np.testing.assert_allclose(s.mean(0), mean[0], atol=4 * np.sqrt(var.max() / 20000))
-            np.testing.assert_allclose(s.var(0), var[0], rtol=0.05)
+            s = np.concatenate([layer(x, r, local_reparam=local).numpy() for _ in range(8000)])
+            np.testing.assert_allclose(s.mean(0), mean[0], atol=4 * np.sqrt(var.max() / 8000))
+            np.testing.assert_allclose(s.var(0), var[0], rtol=0.08)       # 5 standard errors of a variance
         np.testing.assert_allclose(layer(x, sample=False).numpy(), mean)
     with pytest.raises(ValueError, match="features"):
         layer(np.ones((2, 5)))
