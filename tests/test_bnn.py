@@ -273,3 +273,15 @@ def test_free_energy_gradient_matches_finite_differences(local, prior):
     start = [p.numpy().copy() for p in model.parameters()]
     assert len(names) == 8
     mv.gradcheck(F, *[mv.tensor(a, dtype="float64") for a in start])
+
+
+def test_sampled_weights_are_not_state():
+    """A forward pass keeps its sampled weights for the KL, but they are not parameters or buffers."""
+    r = np.random.default_rng(12)
+    model = bnn.BayesMLP([3, 4, 2], prior=bnn.ScaleMixturePrior(), rng=r)
+    names = sorted(model.state_dict())
+    model(r.standard_normal((5, 3)).astype(np.float32), r)
+    assert sorted(model.state_dict()) == names == sorted(n for n, _ in model.named_parameters())
+    twin = bnn.BayesMLP([3, 4, 2], prior=bnn.GaussianPrior(), rng=np.random.default_rng(0))
+    twin.load_state_dict(model.state_dict())
+    np.testing.assert_array_equal(twin.layers[1].W_mu.numpy(), model.layers[1].W_mu.numpy())

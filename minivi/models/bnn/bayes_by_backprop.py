@@ -64,7 +64,8 @@ class BayesLinear(Module):
         self.W_rho = Parameter(np.full((in_features, out_features), rho0), dtype=dtype)
         self.b_mu = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
         self.b_rho = Parameter(np.full(out_features, rho0), dtype=dtype) if bias else None
-        self._sampled: list[Tensor] = []          # the weights of the last forward pass (for a sampled KL)
+        # the weights drawn in the last forward pass, for a sampled KL (a dict: Module does not treat it as state)
+        self._sampled: dict[str, Tensor] = {}
 
     # σ = softplus(ρ)
     @property
@@ -87,21 +88,21 @@ class BayesLinear(Module):
             raise ValueError(f"BayesLinear({self.in_features} → {self.out_features}) got input of shape {x.shape}: "
                              f"its last axis must have {self.in_features} features")
         if not sample:
-            self._sampled = []
+            self._sampled = {}
             return x @ self.W_mu + self.b_mu if self.b_mu is not None else x @ self.W_mu
         if local_reparam:                                            # η ~ N(x μ + μ_b, x² σ² + σ_b²) per example
-            self._sampled = []
+            self._sampled = {}
             mean = x @ self.W_mu
             var = (x * x) @ (self.W_sigma ** 2)
             if self.b_mu is not None:
                 mean, var = mean + self.b_mu, var + self.b_sigma ** 2
             return mean + mv.sqrt(var) * self._noise(mean.shape, rng, x.dtype)
         W = self.W_mu + self.W_sigma * self._noise(self.W_mu.shape, rng, x.dtype)   # w = μ + σ ε
-        self._sampled = [W]
+        self._sampled = {"W": W}
         out = x @ W
         if self.b_mu is not None:
             b = self.b_mu + self.b_sigma * self._noise(self.b_mu.shape, rng, x.dtype)
-            self._sampled.append(b)
+            self._sampled["b"] = b
             out = out + b
         return out
 
@@ -117,7 +118,8 @@ class BayesLinear(Module):
         if self.prior.analytic_kl:
             return sum(self.prior.kl(mu, sigma) for mu, sigma in self._pairs())
         total = 0.0
-        samples = self._sampled or [mu + sigma * self._noise(mu.shape, rng, mu.dtype) for mu, sigma in self._pairs()]
+        samples = list(self._sampled.values()) or [mu + sigma * self._noise(mu.shape, rng, mu.dtype)
+                                                   for mu, sigma in self._pairs()]
         for (mu, sigma), w in zip(self._pairs(), samples):
             z = (w - mu) / sigma
             log_q = -0.5 * z * z - mv.log(sigma) - 0.5 * math.log(2 * math.pi)
