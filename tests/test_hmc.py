@@ -125,3 +125,16 @@ def test_hmc_rejects_bad_arguments():
         bnn.hmc(log_prob, m, 10, np.random.default_rng(0), n_leapfrog=0)
     with pytest.raises(ValueError, match="scalar"):
         bnn.hmc(lambda t: t * 2.0, m, 10, np.random.default_rng(0))
+
+
+def test_a_diverging_trajectory_is_rejected_quietly():
+    """A step size far beyond the stability limit of a stiff Gaussian: energies overflow, the move is rejected."""
+    log_prob, m, P = _gaussian(7)
+    stiff = lambda t: 1e6 * log_prob(t)  # noqa: E731
+    vg = bnn.value_and_grad(stiff)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                              # no overflow warnings escape
+        theta, _, a, accepted = bnn.hmc_step(m + 0.1, vg, 10.0, 50, np.random.default_rng(0))
+    assert a == 0.0 and not accepted
+    np.testing.assert_array_equal(theta, m + 0.1)

@@ -77,13 +77,16 @@ def hmc_step(theta: np.ndarray, value_and_grad_fn: Callable, step_size: float, n
     # leapfrog, reusing the gradient we already have at θ for the first half step
     p = p0 + 0.5 * step_size * g0
     th = np.array(theta, dtype=np.float64)
-    for i in range(n_steps):
-        th = th + step_size * p
-        g = grad(th)
-        p = p + (step_size if i < n_steps - 1 else 0.5 * step_size) * g
-    lp1, g1 = cache["last"]
-    delta_h = hamiltonian(lp1, p) - hamiltonian(lp0, p0)
-    accept_prob = 1.0 if delta_h <= 0 else (math.exp(-delta_h) if math.isfinite(delta_h) else 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):   # a diverging trajectory is rejected, not warned about
+        for i in range(n_steps):
+            th = th + step_size * p
+            g = grad(th)
+            p = p + (step_size if i < n_steps - 1 else 0.5 * step_size) * g
+            if not (np.isfinite(cache["last"][0]) and np.all(np.isfinite(g))):
+                break                                     # diverged: the energy error is infinite
+        lp1, g1 = cache["last"]
+        delta_h = hamiltonian(lp1, p) - hamiltonian(lp0, p0)
+    accept_prob = 1.0 if delta_h <= 0 else (math.exp(-delta_h) if math.isfinite(delta_h) else 0.0)   # NaN -> 0
     if rng.random() < accept_prob:
         return th, (lp1, g1), accept_prob, True
     return np.array(theta, dtype=np.float64), (lp0, g0), accept_prob, False
