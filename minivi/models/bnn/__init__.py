@@ -9,7 +9,8 @@ average over it: p(y* | x*, D) = ∫ p(y* | x*, w) p(w | D) dw ≈ (1/S) Σ_s p(
   F = E_q[log p(D | w)] − KL[q(w) ‖ p(w)] (Blundell et al. 2015), with the local reparameterisation trick;
 * :mod:`.mc_dropout` -- a dropout network kept stochastic at test time (Gal & Ghahramani 2015);
 * :mod:`.hamiltonian` -- Hamiltonian Monte Carlo driven by the engine's gradients (the reference on small problems);
-* :mod:`.metrics` -- test log-likelihood, error, calibration (ECE, reliability diagram), predictive entropy.
+* :mod:`.metrics` -- test log-likelihood, error, calibration (ECE, reliability diagram), predictive entropy;
+* :mod:`.toy` -- the 1-D cubic with a gap, and an MLP on one flat parameter vector (for HMC).
 """
 from .bayes_by_backprop import (BayesLinear, BayesMLP, categorical_log_likelihood, free_energy,
                                 gaussian_log_likelihood, kl_weights, predict)
