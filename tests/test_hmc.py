@@ -62,11 +62,11 @@ def test_leapfrog_energy_error_is_second_order():
     log_prob, m, P = _gaussian(3)
     vg = bnn.value_and_grad(log_prob)
     theta0, p0 = m + np.array([0.5, -0.5, 0.2]), np.array([1.0, 0.3, -0.6])
-    h0 = bnn.hamiltonian(vg(theta0)[0], p0)
+    h0 = bnn.energy(vg(theta0)[0], p0)
     errors = []
     for eps in (0.02, 0.01, 0.005):
         theta, p = bnn.leapfrog(theta0, p0, lambda th: vg(th)[1], eps, int(round(0.4 / eps)))
-        errors.append(abs(bnn.hamiltonian(vg(theta)[0], p) - h0))
+        errors.append(abs(bnn.energy(vg(theta)[0], p) - h0))
     ratios = np.array(errors[:-1]) / np.array(errors[1:])
     assert np.all((ratios > 3.0) & (ratios < 5.5)), (errors, ratios)
 

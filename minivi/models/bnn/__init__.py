@@ -15,7 +15,7 @@ average over it: p(y* | x*, D) = ∫ p(y* | x*, w) p(w | D) dw ≈ (1/S) Σ_s p(
 from .bayes_by_backprop import (BayesLinear, BayesMLP, categorical_log_likelihood, free_energy,
                                 gaussian_log_likelihood, kl_weights, predict)
 from .bayes_linear import blr_posterior, mean_field_optimum
-from .hamiltonian import HMCResult, effective_sample_size, hamiltonian, hmc, hmc_step, leapfrog, value_and_grad
+from .hamiltonian import HMCResult, effective_sample_size, energy, hmc, hmc_step, leapfrog, value_and_grad
 from .mc_dropout import mc_dropout_predict
 from .metrics import (error_rate, expected_calibration_error, gaussian_predictive_log_likelihood,
                       log_predictive, mean_and_se, predictive_entropy, reliability_diagram)
@@ -25,7 +25,7 @@ from .toy import FlatMLP, cubic, cubic_with_gap
 __all__ = [
     "BayesLinear", "BayesMLP", "FlatMLP", "GaussianPrior", "cubic", "cubic_with_gap", "HMCResult", "ScaleMixturePrior", "blr_posterior",
     "categorical_log_likelihood", "effective_sample_size", "error_rate", "expected_calibration_error",
-    "free_energy", "gaussian_log_likelihood", "gaussian_predictive_log_likelihood", "hamiltonian", "hmc",
+    "energy", "free_energy", "gaussian_log_likelihood", "gaussian_predictive_log_likelihood", "hmc",
     "hmc_step", "kl_weights", "leapfrog", "log_predictive", "mc_dropout_predict", "mean_and_se",
     "mean_field_optimum", "predict", "predictive_entropy", "reliability_diagram", "value_and_grad",
 ]

@@ -54,7 +54,7 @@ def leapfrog(theta: np.ndarray, p: np.ndarray, grad_log_prob: Callable[[np.ndarr
     return theta, p
 
 
-def hamiltonian(log_prob_value: float, p: np.ndarray) -> float:
+def energy(log_prob_value: float, p: np.ndarray) -> float:
     """H(θ, p) = −log π(θ) + ½ pᵀp."""
     return -log_prob_value + 0.5 * float(np.dot(p.ravel(), p.ravel()))
 
@@ -85,7 +85,7 @@ def hmc_step(theta: np.ndarray, value_and_grad_fn: Callable, step_size: float, n
             if not (np.isfinite(cache["last"][0]) and np.all(np.isfinite(g))):
                 break                                     # diverged: the energy error is infinite
         lp1, g1 = cache["last"]
-        delta_h = hamiltonian(lp1, p) - hamiltonian(lp0, p0)
+        delta_h = energy(lp1, p) - energy(lp0, p0)
     accept_prob = 1.0 if delta_h <= 0 else (math.exp(-delta_h) if math.isfinite(delta_h) else 0.0)   # NaN -> 0
     if rng.random() < accept_prob:
         return th, (lp1, g1), accept_prob, True
