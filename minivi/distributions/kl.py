@@ -50,7 +50,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     try:
         np.broadcast_shapes(p_shape, q_shape)
     except ValueError:
-        raise ValueError(f"kl_divergence(p, q): shapes do not broadcast ({type(p).__name__} p {p_shape}, "
+        raise ValueError(f"kl_divergence(p, q): batch shapes do not broadcast ({type(p).__name__} p {p_shape}, "
                          f"{type(q).__name__} q {q_shape}); give parameters whose shapes agree from the right"
                          ) from None
     if p._constant and not q._constant:  # a constant side follows the other's dtype/device
