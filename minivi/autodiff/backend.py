@@ -30,7 +30,8 @@ def _import_cupy():
         except ImportError as err:  # pragma: no cover - depends on the machine
             raise RuntimeError(
                 "device='cuda' needs CuPy, which is not installed. Install it with "
-                "`pip install 'minivi[gpu]'` (or the cupy-cudaXXx wheel for your CUDA), "
+                "CuPy's prebuilt wheel for your driver: `pip install 'minivi[gpu-cuda12]'` or "
+                "`pip install 'minivi[gpu-cuda13]'` (`nvidia-smi` shows the CUDA version), "
                 "or stay on device='cpu'."
             ) from err
         _cupy = cupy
