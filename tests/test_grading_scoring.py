@@ -127,6 +127,15 @@ def test_ch02_answers_calling_minivi_score_zero_with_the_reason(tmp_path):
     assert "touches the grading machinery" in _whys(result)
 
 
+def test_ch02_engine_hessian_by_the_engines_own_mv_hessian_scores_zero(tmp_path):
+    # The engine grew a functional mv.hessian (issue 7): it computes exactly what 02.engine_hessian asks for.
+    nb = _replace(_load("solutions/02_glm.ipynb"), "def hessian",
+                  "def hessian(f, theta):\n    return mv.hessian(f)(mv.tensor(theta)).numpy()")
+    got = _by_name(_grade(nb, tmp_path, "02_sub.ipynb"))
+    assert got["02.engine_hessian"].points == 0, got["02.engine_hessian"]
+    assert "your answer called minivi's own `hessian`" in got["02.engine_hessian"].message
+
+
 def test_ch01_answers_calling_minivi_or_the_checker_score_zero(tmp_path):
     nb = _load("solutions/01_autodiff.ipynb")
     nb = _replace(nb, "def unbroadcast",
