@@ -11,9 +11,9 @@ The engine lives in ``minivi.autodiff``; each later layer of the talk
 from .autodiff import *  # noqa: F401,F403 - the engine's public names are minivi's
 from .autodiff import linalg  # noqa: F401
 from . import data, distributions, glm, nn, optim, plot, train  # noqa: E402 - the layers built on the engine
-from .train import History, fast_mode, fit, pick  # noqa: F401
+from . import vi  # noqa: E402,F401 - chapter 07: variational inference
 from . import estimators  # noqa: E402,F401 - chapter 08: Monte Carlo gradient estimators
-from . import vi  # noqa: E402,F401 - variational inference (chapter 07)
+from .train import History, fast_mode, fit, pick  # noqa: F401
 
 __version__ = "0.1.0"
 

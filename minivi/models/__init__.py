@@ -1,8 +1,12 @@
 """Models built on the engine, one per chapter of the talk.
 
-``minivi.models.lvm`` (PPCA, factor analysis, exponential-family PCA) and
-``minivi.models.autoencoder`` (auto-encoders, denoising auto-encoders). Import the one you
-need, e.g. ``from minivi.models.lvm import PPCA``.
+- ``minivi.models.autoencoder``: auto-encoders and denoising auto-encoders (chapter 05)
+- ``minivi.models.lvm``: PPCA, factor analysis, exponential-family PCA (chapter 06)
+- ``minivi.models.SBN``: a sigmoid belief network trained by NVIL (chapter 08)
+- ``minivi.models.DLGM``: deep latent Gaussian models, the VAE among them (chapter 09)
+- ``minivi.models.bnn``: Bayes by backprop, MC dropout, Hamiltonian Monte Carlo (chapter 11)
+
+Import the one you need, e.g. ``from minivi.models.lvm import PPCA`` or ``from minivi.models import DLGM``.
 """
-from .sbn import SBN  # noqa: E402,F401 - chapter 08: sigmoid belief network trained by NVIL
-from .dlgm import DLGM  # noqa: E402,F401 - chapter 09
+from .dlgm import DLGM  # noqa: F401
+from .sbn import SBN  # noqa: F401
