@@ -9,6 +9,7 @@ import http.server
 import socket
 import struct
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +164,8 @@ def test_lookup_order_path_beats_env_beats_cache(tmp_path, monkeypatch):
     assert n_total(path=tmp_path / "explicit") == 10
     assert mnist_info().directory == tmp_path / "explicit"
     assert n_total() == 15
-    assert n_total(path=tmp_path / "nothing-here") == 15  # an empty path falls through to MINIVI_DATA
+    with pytest.raises(FileNotFoundError, match="nothing-here"):  # a given path never falls through
+        n_total(path=tmp_path / "nothing-here")
     monkeypatch.delenv("MINIVI_DATA")
     assert n_total() == 20
     assert mnist_info().directory == cache_dir(tmp_path)
@@ -271,16 +273,61 @@ def test_local_checksum_mismatch(tmp_path, monkeypatch):
 
 
 def test_missing_data_lists_every_place(tmp_path, monkeypatch):
+    (tmp_path / "envdir").mkdir()
     monkeypatch.setenv("MINIVI_DATA", str(tmp_path / "envdir"))
     with pytest.raises(FileNotFoundError) as info:
-        load_mnist(tmp_path / "given", download=False)
+        load_mnist(download=False)
     message = str(info.value)
-    for place in (tmp_path / "given", tmp_path / "given" / "mnist", tmp_path / "envdir", cache_dir(tmp_path)):
+    for place in (tmp_path / "envdir" / "mnist", tmp_path / "envdir", cache_dir(tmp_path)):
         assert f"{place}  (" in message
     assert "download=False" in message and "path=" in message and "MINIVI_DATA" in message
     monkeypatch.delenv("MINIVI_DATA")
     with pytest.raises(FileNotFoundError, match=r"MINIVI_DATA is not set(.|\n)*no mirrors"):
         load_mnist(download=True, verbose=False)
+
+
+def test_a_wrong_path_raises_and_never_falls_back_or_downloads(tmp_path, monkeypatch, server):
+    """load_mnist("typo") used to load from MINIVI_DATA (or download) without a word about the bad path."""
+    monkeypatch.setattr(mnist, "CHECKSUMS", {})
+    write_set(tmp_path / "env", TEST_FILES, n=10)
+    monkeypatch.setenv("MINIVI_DATA", str(tmp_path / "env"))
+    root, url = server
+    write_set(root / "m", TEST_FILES, n=10)
+    monkeypatch.setattr(mnist, "MIRRORS", [url + "m/"])  # a download would succeed: it must not happen
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist("typo", download=True, verbose=False)
+    message = str(info.value)
+    assert "typo" in message and "does not exist" in message
+    assert "MINIVI_DATA" in message and "user cache" in message and "leave path= out" in message
+    assert not cache_dir(tmp_path).exists()  # nothing was downloaded
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty.*holds neither"):
+        load_mnist(tmp_path / "empty", verbose=False)
+    with pytest.raises(FileNotFoundError, match=r"is a file, not a directory.*path="):
+        load_mnist(tmp_path / "env" / "t10k-images-idx3-ubyte.gz", verbose=False)
+    assert load_mnist(tmp_path / "env", split="test", verbose=False)[0].shape == (2, 784)  # the right path works
+
+
+def test_minivi_data_that_is_not_a_directory_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "CHECKSUMS", {})
+    write_set(cache_dir(tmp_path), TEST_FILES, n=10)
+    monkeypatch.setenv("MINIVI_DATA", str(tmp_path / "tpyo"))
+    with pytest.warns(UserWarning, match=r"MINIVI_DATA=.*tpyo.*not a directory"):
+        assert load_mnist(split="test", verbose=False)[0].shape == (2, 784)
+
+
+def test_cache_under_a_file_says_what_and_how_to_fix(tmp_path, monkeypatch, server):
+    """XDG_CACHE_HOME pointing at a file gave a raw NotADirectoryError."""
+    root, url = server
+    write_set(root / "m", TEST_FILES, n=10)
+    monkeypatch.setattr(mnist, "MIRRORS", [url + "m/"])
+    (tmp_path / "afile").write_text("not a directory")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "afile"))
+    with pytest.raises(NotADirectoryError) as info:
+        load_mnist(verbose=False)
+    message = str(info.value)
+    assert f"{tmp_path / 'afile'} is a file" in message and "XDG_CACHE_HOME" in message
+    assert "load_mnist(path=" in message and "MINIVI_DATA" in message
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -400,6 +447,49 @@ def test_cached_test_files_used_when_training_download_fails(server, tmp_path, m
     assert load_mnist(split="train")[0].shape == (8, 784)
     out = capsys.readouterr().out
     assert "could not complete the MNIST download" in out and "offline 8/2 split" in out
+
+
+class TrickleHandler(http.server.BaseHTTPRequestHandler):
+    """Promises a large file and sends one byte every ``pause`` seconds (a stalled or hostile mirror)."""
+
+    pause = 3.0
+
+    def do_GET(self):  # noqa: N802 - the name http.server looks for
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        try:
+            for _ in range(100):
+                self.wfile.write(b"\x1f")
+                self.wfile.flush()
+                time.sleep(self.pause)
+        except OSError:  # the client hung up: what we want
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("pause", [3.0, 0.05])
+def test_a_trickling_server_is_abandoned_at_the_deadline(tmp_path, monkeypatch, pause):
+    """A byte every 3 s never tripped the per-read timeout: the download hung. A fast trickle (0.05 s) never
+    trips a per-read timeout at all, so only the overall deadline can stop it."""
+    handler = type("Trickle", (TrickleHandler,), {"pause": pause})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(mnist, "MIRRORS", [f"http://127.0.0.1:{httpd.server_address[1]}/"])
+        monkeypatch.setattr(mnist, "DOWNLOAD_DEADLINE", 1.0)
+        start = time.monotonic()
+        with pytest.raises(FileNotFoundError, match=r"timed out|gave up after 1 s"):
+            load_mnist(verbose=False)
+        assert time.monotonic() - start < 4.0  # one deadline (plus at most one per-read timeout ≤ deadline)
+        assert leftovers(cache_dir(tmp_path)) == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -374,3 +374,90 @@ def test_rsample_and_kl_on_gpu():
     np.testing.assert_allclose(loc.grad.numpy(), [4.0, 4.0])
     kl = kl_divergence(q, Normal(0.0, 1.0))  # the constant prior follows q to the GPU
     assert kl.device == "cuda"
+
+
+# ---------------------------------------------------------------------------------------
+# regressions from issue 7
+# ---------------------------------------------------------------------------------------
+def test_categorical_with_minus_inf_logits_matches_torch():
+    """Item 9: entropy and KL to a uniform were NaN (0 · -inf); PyTorch gives 0 and log 2."""
+    torch = pytest.importorskip("torch")
+    logits = [[0.0, -np.inf], [1.0, -np.inf], [0.5, 0.2]]
+    e = t64(logits, requires_grad=True)
+    p, u = Categorical(logits=e), Categorical(logits=t64(np.zeros((3, 2))))
+    tp = torch.distributions.Categorical(logits=torch.tensor(logits, dtype=torch.float64))
+    tu = torch.distributions.Categorical(logits=torch.zeros(3, 2, dtype=torch.float64))
+    np.testing.assert_allclose(p.entropy().numpy(), tp.entropy().numpy(), rtol=1e-14, atol=1e-300)
+    kl = kl_divergence(p, u)
+    np.testing.assert_allclose(kl.numpy(), torch.distributions.kl_divergence(tp, tu).numpy(), rtol=1e-14)
+    assert kl.numpy()[0] == pytest.approx(np.log(2), rel=1e-15)
+    (kl.sum() + p.entropy().sum()).backward()
+    assert np.isfinite(e.grad.numpy()).all()  # no NaN leaks into the gradient either
+    np.testing.assert_allclose(kl_divergence(u, p).numpy(), torch.distributions.kl_divergence(tu, tp).numpy())  # inf, inf, finite
+    assert p.log_prob([0, 0, 1]).numpy()[0] == 0.0 and p.log_prob([1, 0, 0]).numpy()[0] == -np.inf
+    with pytest.raises(ValueError, match=r"\+inf"):
+        Categorical(logits=[0.0, np.inf])
+    with pytest.raises(ValueError, match="every row of logits is -inf"):
+        Categorical(logits=[-np.inf, -np.inf])
+
+
+def test_constant_parameters_keep_float64_precision_in_derived_parameters():
+    """Item 17: Bernoulli(probs=0.3) derived its logit in float32, so log_prob(float64 1) - log 0.3 was 9.2e-9."""
+    one = t64(1.0)
+    assert abs(Bernoulli(probs=0.3).log_prob(one).item() - np.log(0.3)) < 1e-15
+    assert abs(Bernoulli(probs=[0.3]).log_prob(t64([0.0])).item() - np.log(0.7)) < 1e-15
+    assert abs(Bernoulli(logits=0.3).log_prob(one).item() - np.log(special.expit(0.3))) < 1e-15
+    assert abs(Categorical(probs=[0.3, 0.7]).log_prob(0).item() - np.log(0.3)) < 1e-6  # labels: float32 stays
+    assert abs(Poisson(rate=0.3).log_prob(one).item() - stats.poisson.logpmf(1, 0.3)) < 1e-15
+    assert abs(Poisson(log_rate=0.3).log_prob(one).item() - stats.poisson.logpmf(1, np.exp(0.3))) < 1e-15
+    assert abs(kl_divergence(Bernoulli(probs=0.3), Bernoulli(logits=t64(0.0))).item()
+               - stats.entropy([0.3, 0.7], [0.5, 0.5])) < 1e-15
+    d = Bernoulli(probs=0.3)  # float32 values still work after a float64 call, and vice versa
+    assert d.log_prob(mv.tensor(1.0)).dtype == np.float32 and d.log_prob(one).dtype == np.float64
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Normal(0.0, 1.0).log_prob(np.nan), "NaN or inf"),
+    (lambda: Normal(0.0, 1.0).log_prob([0.0, np.inf]), "NaN or inf"),
+    (lambda: Poisson(2.0).log_prob(np.inf), "NaN or inf"),
+    (lambda: Laplace(0.0, 1.0).log_prob(-np.inf), "NaN or inf"),
+    (lambda: Gamma(2.0, 1.0).log_prob(np.inf), "NaN or inf"),
+    (lambda: Bernoulli(logits=0.0).log_prob(np.nan), "NaN or inf"),
+    (lambda: CensoredNormal(0.0, 1.0).log_prob(np.inf), "NaN or inf"),
+    (lambda: Categorical(logits=[0.0, 1.0]).log_prob(np.nan), "NaN or inf"),
+    (lambda: OrderedLogistic(0.0, [0.0, 1.0]).log_prob(np.inf), "NaN or inf"),
+    (lambda: Normal(0.0, np.inf), "scale contains inf"),
+    (lambda: Normal(np.inf, 1.0), "loc contains inf"),
+    (lambda: Laplace(0.0, np.inf), "scale contains inf"),
+    (lambda: Gamma(np.inf, 1.0), "concentration contains inf"),
+    (lambda: Poisson(rate=np.inf), "rate contains inf"),
+    (lambda: Poisson(log_rate=np.nan), "log_rate contains NaN"),
+    (lambda: Bernoulli(logits=-np.inf), "logits contains inf"),
+    (lambda: OrderedLogistic(0.0, [0.0, np.inf]), "cutpoints contains inf"),
+    (lambda: CensoredNormal(0.0, np.inf), "scale contains inf"),
+])
+def test_nan_and_inf_parameters_and_values_are_rejected(make, match):
+    """Survey: Normal(0,1).log_prob(nan), Poisson(2).log_prob(inf) and Normal(0, inf) passed unchecked."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("family", ["Normal", "Laplace", "CensoredNormal", "Bernoulli", "Categorical", "Poisson",
+                                    "Gamma", "OrderedLogistic"])
+@pytest.mark.parametrize("method", ["sample", "rsample"])
+def test_samplers_check_rng_before_using_it(family, method):
+    """Normal(0,1).sample(None) raised AttributeError ('NoneType' has no attribute ...) before the rng check."""
+    make = {"Normal": lambda: Normal(0.0, 1.0), "Laplace": lambda: Laplace(0.0, 1.0),
+            "CensoredNormal": lambda: CensoredNormal(0.0, 1.0), "Bernoulli": lambda: Bernoulli(logits=0.0),
+            "Categorical": lambda: Categorical(logits=[0.0, 1.0]), "Poisson": lambda: Poisson(1.0),
+            "Gamma": lambda: Gamma(1.0, 1.0), "OrderedLogistic": lambda: OrderedLogistic(0.0, [0.0])}[family]
+    d = make()
+    if method == "rsample" and family not in ("Normal", "Laplace", "CensoredNormal"):
+        with pytest.raises(NotImplementedError, match="reparameterised"):
+            d.rsample(np.random.default_rng(0))
+        return
+    for bad in (None, 0, np.random.RandomState(0)):
+        with pytest.raises(TypeError, match=rf"{family}\.sample/rsample.*rng must be a numpy.random.Generator"):
+            getattr(d, method)(bad)
+    with pytest.raises(TypeError, match="sample_shape must be an int or a tuple"):
+        getattr(d, method)(np.random.default_rng(0), 2.5)

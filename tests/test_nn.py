@@ -271,3 +271,49 @@ def test_gradcheck_batchnorm_train_mode(rng):
         bn = nn.BatchNorm(3)
         bn.gamma.data[:] = rng.standard_normal(3)
     assert gradcheck_module(bn, rng.standard_normal((5, 3)))
+
+
+# ---------------------------------------------------------------------------------------
+# regressions from issue 7: saving and loading with bad files
+# ---------------------------------------------------------------------------------------
+def test_load_of_a_corrupt_file_names_it_and_never_suggests_allow_pickle(tmp_path, rng):
+    """Module.load on a corrupt .npz suggested allow_pickle (unsafe advice) or raised BadZipFile with no path."""
+    model = nn.Linear(3, 2, rng=rng)
+    model.save(tmp_path / "good")
+    good = (tmp_path / "good.npz").read_bytes()
+    bad = {
+        "garbage.npz": b"this is not a zip file at all",
+        "truncated.npz": good[: len(good) // 2],
+        "empty.npz": b"",
+    }
+    for name, content in bad.items():
+        (tmp_path / name).write_bytes(content)
+    np.save(tmp_path / "single.npy", np.ones(3))
+    (tmp_path / "single.npz").write_bytes((tmp_path / "single.npy").read_bytes())
+    np.savez(tmp_path / "objects.npz", W=np.array([{"a": 1}], dtype=object), b=np.zeros(2))
+    for name in [*bad, "single.npz", "objects.npz"]:
+        with pytest.raises(ValueError) as info:
+            model.load(tmp_path / name)
+        message = str(info.value)
+        assert str(tmp_path / name) in message and "Linear.load" in message, message
+        assert "allow_pickle" not in message and "model.save" in message, message
+    assert "never loaded" in message  # the object array: refused, and said why
+    np.testing.assert_array_equal(model.load(tmp_path / "good").W.numpy(), model.W.numpy())
+
+
+def test_load_and_save_path_errors(tmp_path, rng):
+    model = nn.Linear(3, 2, rng=rng)
+    with pytest.raises(FileNotFoundError, match=r"no file .*missing\.npz \(\.npz was appended"):
+        model.load(tmp_path / "missing")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        model.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"folder .*nowhere does not exist.*os\.makedirs"):
+        model.save(tmp_path / "nowhere" / "m")
+    with pytest.raises(TypeError, match="expected a dict"):
+        model.load_state_dict(None)
+    with pytest.raises(TypeError, match=r"state_dict\['W'\] holds <U1 values"):
+        model.load_state_dict({"W": np.full((3, 2), "a"), "b": np.zeros(2)})
+    with pytest.raises(TypeError, match=r"model\.train\(\) or model\.eval\(\)"):
+        model.train("yes")
+    with pytest.raises(TypeError, match="Parameter: data must be an array of numbers"):
+        nn.Parameter("abc")

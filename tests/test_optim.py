@@ -166,3 +166,86 @@ def test_schedule_is_called_with_the_step_count():
         (w * 1.0).sum().backward()
         opt.step()
     assert seen == [0, 1, 2] and opt.steps == 3
+
+
+# ---------------------------------------------------------------------------------------
+# regressions from issue 7 (silent results and unclear errors)
+# ---------------------------------------------------------------------------------------
+def test_a_negative_learning_rate_from_a_schedule_is_refused():
+    """A negative float lr was rejected but a schedule returning one silently ascended the loss."""
+    w = mv.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([w], lr=lambda step: 0.1 - 0.1 * step)  # 0.1, 0.0, then -0.1
+    for _ in range(2):
+        (w * w).sum().backward()
+        opt.step()
+    before = w.numpy().copy()
+    (w * w).sum().backward()
+    with pytest.raises(ValueError, match=r"schedule at step 2.*lr=-0\.1.*≥ 0"):
+        opt.step()
+    assert np.array_equal(w.numpy(), before) and opt.steps == 2  # nothing changed
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            optim.Adam([w], lr=lambda step, bad=bad: bad).current_lr()
+    with pytest.raises(TypeError, match="must be a number"):
+        optim.Adam([w], lr=lambda step: "0.1").current_lr()
+    with pytest.raises(ValueError, match="≥ 0"):
+        optim.SGD([w], lr=-0.1)
+    with pytest.raises(TypeError, match="must be a number"):
+        optim.SGD([w], lr="0.1")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_gradients_are_refused_before_any_update(bad):
+    """NaN gradients went into the weights without a word."""
+    a = mv.tensor([1.0, 2.0], requires_grad=True)
+    b = mv.tensor(np.ones((2, 3)), requires_grad=True)
+    for opt in (optim.SGD([a, b], lr=0.1), optim.Adam([a, b])):
+        a.grad = mv.tensor([0.5, 0.5])
+        b.grad = mv.tensor(np.where(np.arange(6).reshape(2, 3) == 4, bad, 1.0))
+        with pytest.raises(FloatingPointError, match=r"parameter 1 \(shape \(2, 3\).*1 NaN/inf entries of 6.*check_finite=False"):
+            opt.step()
+        assert a.numpy().tolist() == [1.0, 2.0] and (b.numpy() == 1.0).all()  # untouched, even the good one
+
+
+def test_nan_gradient_error_names_the_parameter_and_can_be_switched_off():
+    from minivi import nn
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    opt = optim.Adam(model.named_parameters(), lr=0.1)  # named: errors use the names
+    model(mv.tensor(np.array([[1.0, np.nan, 1.0]]))).sum().backward()  # a NaN in the data reaches the gradient
+    with pytest.raises(FloatingPointError, match=r"gradient of W \(shape \(3, 2\)"):
+        opt.step()
+    opt = optim.SGD(model.parameters(), lr=0.1, check_finite=False)  # the explicit opt-out
+    opt.step()
+    assert np.isnan(model.W.numpy()).any() or np.isinf(model.W.numpy()).any()
+
+
+def test_huge_but_finite_gradients_are_not_mistaken_for_inf():
+    w = mv.tensor(np.full(4, 1.0, dtype=np.float32), requires_grad=True)
+    w.grad = mv.tensor(np.full(4, 3e38, dtype=np.float32))  # the sum overflows to inf; every entry is finite
+    optim.SGD([w], lr=1e-38).step()
+    np.testing.assert_allclose(w.numpy(), 1.0 - 3.0, rtol=1e-6)
+
+
+def test_step_without_any_gradient_says_call_backward():
+    """step() with no gradient anywhere did nothing, silently."""
+    w = mv.tensor([1.0], requires_grad=True)
+    opt = optim.Adam([w])
+    with pytest.raises(RuntimeError, match=r"no parameter has a gradient.*loss\.backward\(\)"):
+        opt.step()
+    assert opt.steps == 0
+
+
+def test_passing_the_model_instead_of_its_parameters():
+    """SGD(model, lr=.1) said "'Linear' object is not iterable"."""
+    from minivi import nn
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=r"got the model Linear itself; pass its parameters: SGD\(model\.parameters\(\)"):
+        optim.SGD(model, lr=0.1)
+    with pytest.raises(TypeError, match="iterable of tensors such as model.parameters"):
+        optim.Adam(3.0)
+    with pytest.raises(TypeError, match="parameter 1 is"):
+        optim.Adam([model.W, np.ones(3)])
+    with pytest.raises(ValueError, match=r"betas=\(β₁, β₂\)"):
+        optim.Adam(model.parameters(), betas=0.9)
+    with pytest.raises(ValueError, match="eps > 0"):
+        optim.Adam(model.parameters(), eps=0.0)

@@ -26,7 +26,19 @@ def _as_aligned(arrays: tuple[np.ndarray, ...], caller: str) -> tuple[np.ndarray
     """Convert to arrays and check they all have the same number of rows (first dimension)."""
     if not arrays:
         raise TypeError(f"{caller} needs at least one array, e.g. {caller}(x, y, ...)")
-    arrays = tuple(np.asarray(a) for a in arrays)
+    converted = []
+    for i, a in enumerate(arrays):
+        if hasattr(a, "requires_grad") and hasattr(a, "numpy"):  # a minivi Tensor: this module is pure NumPy
+            raise TypeError(f"{caller}: array {i} is a minivi Tensor; pass NumPy arrays (x.numpy()) and make "
+                            "tensors from each batch inside the loop (mv.tensor(xb)).")
+        try:
+            a = np.asarray(a)
+        except ValueError as err:
+            raise ValueError(f"{caller}: array {i} is not rectangular (rows of different lengths?): {err}") from None
+        if a.dtype == object:
+            raise TypeError(f"{caller}: array {i} holds Python objects (dtype=object); pass numeric NumPy arrays.")
+        converted.append(a)
+    arrays = tuple(converted)
     if any(a.ndim == 0 for a in arrays):
         shapes = [a.shape for a in arrays]
         raise ValueError(f"{caller}: every array needs a first (row) dimension; got shapes {shapes}")

@@ -14,6 +14,16 @@ import numpy as np
 __all__ = ["apply_mask", "block_mask", "half_mask", "mcar_mask"]
 
 
+def _check_images(caller: str, n: int, image_shape: tuple[int, int]) -> tuple[int, int]:
+    """``n`` must be a count and ``image_shape`` a (height, width) pair of positive ints."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{caller}: n is the number of images, a whole number ≥ 0; got {n!r}")
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+            or not all(isinstance(d, (int, np.integer)) and d > 0 for d in image_shape)):
+        raise ValueError(f"{caller}: image_shape must be (height, width), e.g. (28, 28); got {image_shape!r}")
+    return int(image_shape[0]), int(image_shape[1])
+
+
 def _finish(mask: np.ndarray, flatten: bool) -> np.ndarray:
     """(n, H, W) -> (n, H*W) when asked for flat images."""
     return mask.reshape(len(mask), -1) if flatten else mask
@@ -69,7 +79,7 @@ def half_mask(
     numpy.ndarray
         Boolean mask, True = observed.
     """
-    height, width = image_shape
+    height, width = _check_images("half_mask", n, image_shape)
     mask = np.ones((n, height, width), dtype=bool)
     if which == "bottom":
         mask[:, height - height // 2 :, :] = False
@@ -118,7 +128,7 @@ def block_mask(
     numpy.ndarray
         Boolean mask, True = observed.
     """
-    height, width = image_shape
+    height, width = _check_images("block_mask", n, image_shape)
     bh, bw = block
     if not (0 < bh <= height and 0 < bw <= width):
         raise ValueError(f"block {block} must be non-empty and fit inside the image {image_shape}")

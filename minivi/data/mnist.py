@@ -3,9 +3,11 @@
 Where the data comes from (first match wins):
 
 1. the ``path`` argument of :func:`load_mnist` (a directory, or a directory with a ``mnist/`` sub-folder);
+   when given, it is the only place searched: a wrong path is an error, never a silent fall-back;
 2. the ``MINIVI_DATA`` environment variable (same rule: ``$MINIVI_DATA/mnist/`` or ``$MINIVI_DATA/``);
 3. the user cache, ``$XDG_CACHE_HOME/minivi/mnist`` or ``~/.cache/minivi/mnist``;
-4. a download into the user cache from the first mirror in :data:`MIRRORS` that has the files.
+4. a download into the user cache from the first mirror in :data:`MIRRORS` that has the files, abandoned
+   after :data:`DOWNLOAD_DEADLINE` seconds per file however slowly the server trickles bytes.
 
 Which split you get:
 
@@ -25,9 +27,10 @@ import gzip
 import hashlib
 import http.client
 import os
-import shutil
 import tempfile
+import time
 import urllib.request
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +62,10 @@ MIRRORS: list[str] = [
 
 #: Seconds to wait for a mirror to answer (per network operation, not for the whole file).
 DOWNLOAD_TIMEOUT: float = 30.0
+
+#: Seconds allowed for downloading one whole file; a mirror still sending after that is abandoned
+#: (a server trickling a byte at a time never trips the per-operation timeout alone).
+DOWNLOAD_DEADLINE: float = 600.0
 
 
 class Checksum(NamedTuple):
@@ -213,6 +220,41 @@ def _cache_dir() -> Path:
     return base / "minivi" / "mnist"
 
 
+def _make_cache(directory: Path) -> None:
+    """Create the download cache, or say which path is in the way and how to fix it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        blocker = next((p for p in [directory, *directory.parents] if p.exists() and not p.is_dir()), None)
+        what = (f"{blocker} is a file, not a directory" if blocker is not None
+                else f"{err.strerror or err}")
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        via = f"XDG_CACHE_HOME={xdg!r}" if xdg else "the home directory"
+        raise NotADirectoryError(
+            f"load_mnist: cannot create the download cache {directory} ({what}; the cache comes from {via}). "
+            "Fix: point XDG_CACHE_HOME at a writable directory (or unset it), or give the data directly with "
+            "load_mnist(path=...) or MINIVI_DATA."
+        ) from None
+
+
+def _fetch(url: str, out, deadline: float) -> None:
+    """Copy ``url`` into the open file ``out``, giving up when ``deadline`` seconds have passed in all."""
+    start = time.monotonic()
+    received = 0
+    with urllib.request.urlopen(url, timeout=min(DOWNLOAD_TIMEOUT, deadline)) as response:
+        while True:
+            chunk = response.read1(1 << 16)  # returns what has arrived, so the clock is checked often
+            if not chunk:
+                return
+            out.write(chunk)
+            received += len(chunk)
+            if time.monotonic() - start > deadline:
+                raise TimeoutError(
+                    f"gave up after {deadline:g} s with {received:,} bytes received (the server is too slow); "
+                    "raise minivi.data.mnist.DOWNLOAD_DEADLINE to wait longer"
+                )
+
+
 def _find_file(directory: Path, name: str) -> Path | None:
     """``directory/name.gz`` or else ``directory/name``, whichever exists first."""
     for candidate in (directory / f"{name}.gz", directory / name):
@@ -232,7 +274,7 @@ def _download(name: str, directory: Path, verbose: bool) -> Path:
     corrupt download never leaves a file behind. Raises ``ChecksumError`` if a mirror served bad content
     (and no mirror served good content), ``ConnectionError`` if no mirror could be reached.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_cache(directory)
     target = directory / f"{name}.gz"
     network_failures: list[str] = []
     content_failures: list[str] = []
@@ -244,8 +286,7 @@ def _download(name: str, directory: Path, verbose: bool) -> Path:
             with os.fdopen(fd, "wb") as out:
                 if verbose:
                     print(f"minivi: downloading {url}")
-                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-                    shutil.copyfileobj(response, out)
+                _fetch(url, out, DOWNLOAD_DEADLINE)
             file_bytes = Path(tmp).read_bytes()
             _check(name, file_bytes, _decompress(file_bytes, url), where=f"downloaded {url}", downloaded=True)
             os.replace(tmp, target)  # atomic: the final name only ever holds a verified file
@@ -267,15 +308,15 @@ def _download(name: str, directory: Path, verbose: bool) -> Path:
     raise ConnectionError(f"could not download {name}.gz:\n    " + "\n    ".join(network_failures))
 
 
-def _candidate_dirs(path: str | os.PathLike | None) -> list[tuple[Path, str]]:
-    """The directories searched, in order, each with a note saying where it came from."""
+def _candidate_dirs() -> list[tuple[Path, str]]:
+    """The directories searched when no path is given, in order, each with a note saying where it came from."""
     candidates: list[tuple[Path, str]] = []
-    if path is not None:
-        base = Path(path).expanduser()
-        candidates += [(base, "path argument"), (base / "mnist", "path argument")]
     env = os.environ.get("MINIVI_DATA")
     if env:
         base = Path(env).expanduser()
+        if not base.is_dir():
+            warnings.warn(f"load_mnist: MINIVI_DATA={env!r} is not a directory, so it is skipped (searching the "
+                          "user cache next); fix or unset the variable.", stacklevel=4)
         candidates += [(base / "mnist", "MINIVI_DATA"), (base, "MINIVI_DATA")]
     candidates.append((_cache_dir(), "user cache"))
     return candidates
@@ -295,10 +336,32 @@ def _not_found(candidates: list[tuple[Path, str]], download_note: str) -> FileNo
     )
 
 
+def _explicit(path: str | os.PathLike) -> tuple[Path, bool]:
+    """The directory an explicit ``path`` names: searched alone, so a wrong path is an error."""
+    base = Path(path).expanduser()
+    for directory in (base, base / "mnist"):
+        if _has_all(directory, _TEST_FILES):
+            return directory, _has_all(directory, _TRAIN_FILES)
+    if not base.exists():
+        problem = "does not exist"
+    elif not base.is_dir():
+        problem = f"is a file, not a directory (give the folder that holds it: path={str(base.parent)!r})"
+    else:
+        problem = f"holds neither {_TEST_FILES[0]}[.gz] and {_TEST_FILES[1]}[.gz] nor a mnist/ folder with them"
+    raise FileNotFoundError(
+        f"load_mnist(path={os.fspath(path)!r}): {base} {problem}.\n"
+        f"With path= given, only {base} and {base / 'mnist'} are searched (never MINIVI_DATA, the cache or a "
+        "download). Fix the path, or leave path= out to use the search order: "
+        "$MINIVI_DATA[/mnist], then the user cache " f"{_cache_dir()}, then a download."
+    )
+
+
 def _locate(path: str | os.PathLike | None, download: bool, verbose: bool) -> tuple[Path, bool]:
     """Find the directory to read from; return it and whether it holds the full (official) set."""
-    candidates = _candidate_dirs(path)
-    for directory, _ in candidates[:-1]:  # path argument and MINIVI_DATA: use whatever is there
+    if path is not None:
+        return _explicit(path)
+    candidates = _candidate_dirs()
+    for directory, _ in candidates[:-1]:  # MINIVI_DATA: use whatever is there
         if _has_all(directory, _TEST_FILES):
             return directory, _has_all(directory, _TRAIN_FILES)
 
@@ -403,7 +466,8 @@ def load_mnist(
     ----------
     path : path-like, optional
         A directory holding the IDX files (``t10k-images-idx3-ubyte.gz`` etc., gzipped or not), directly or
-        in a ``mnist/`` sub-folder. Searched first; then ``$MINIVI_DATA``, then the user cache.
+        in a ``mnist/`` sub-folder. When given it is the only place searched (a wrong path raises
+        ``FileNotFoundError``); when omitted: ``$MINIVI_DATA``, then the user cache, then a download.
     split : {"train", "test"}
         Which part to return. With all four official files this is the official 60,000/10,000 split; with
         only the test files it is digits 0-7,999 (train) / 8,000-9,999 (test) of the official test set.
@@ -438,7 +502,10 @@ def load_mnist(
     """
     global _LAST_INFO, _OFFLINE_ANNOUNCED
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_mnist: path must be a folder name (str or pathlib.Path), got {type(path).__name__} "
+                        f"{path!r:.40}; did you mean split=...?")
 
     directory, official = _locate(path, download, verbose)
     if official:
@@ -520,6 +587,8 @@ def binarize(
         Same shape and dtype as ``images``, values 0.0 or 1.0.
     """
     images = np.asarray(images)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not 0 <= threshold <= 1:
+        raise ValueError(f"binarize: threshold must be a number in [0, 1], got {threshold!r}")
     if not np.issubdtype(images.dtype, np.floating):
         raise TypeError(
             f"binarize expects float intensities in [0, 1], got dtype {images.dtype}; "

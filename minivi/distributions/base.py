@@ -36,6 +36,7 @@ class Distribution:
     """
 
     params: tuple[str, ...] = ()
+    neg_inf_ok: tuple[str, ...] = ()   # parameters allowed to hold -inf (a log-probability of 0)
 
     def __init__(self, validate_args: bool = True) -> None:
         self.validate_args = validate_args
@@ -64,16 +65,37 @@ class Distribution:
                         f"another is {like.dtype} on {like.device}; convert them to one dtype/device first."
                     )
             else:
-                v = mv.tensor(v, dtype=like.dtype, device=like.device) if like is not None else mv.tensor(v)
+                v = _as_tensor(v, f"{type(self).__name__}: parameter {name}", like)
             k = event_dims.get(name, 0)
             if v.ndim < k:
                 raise ValueError(f"{type(self).__name__}: {name} needs a last axis (e.g. of classes), "
                                  f"got shape {v.shape}")
-            if self.validate_args and bool(get_array_module(v.data).isnan(v.data).any()):
-                raise ValueError(f"{type(self).__name__}: {name} contains NaN (check what computed it)")
+            if self.validate_args:
+                self._check_finite(name, v)
             setattr(self, name, v)
             shapes[name] = v.shape[: v.ndim - k]
+        self._names = tuple(values)
         self.batch_shape = self._broadcast(**shapes)
+
+    def _check_finite(self, name: str, v: Tensor) -> None:
+        """A parameter may not be NaN, nor ±inf (except -inf where ``neg_inf_ok`` names it: a logit of log 0)."""
+        xp = get_array_module(v.data)
+        if bool(xp.isnan(v.data).any()):
+            raise ValueError(f"{type(self).__name__}: {name} contains NaN (check what computed it)")
+        bad = xp.isposinf(v.data) if name in self.neg_inf_ok else xp.isinf(v.data)
+        if bool(bad.any()):
+            raise ValueError(
+                f"{type(self).__name__}: {name} contains {'+inf' if name in self.neg_inf_ok else 'inf'}; "
+                "parameters must be finite (check what computed it, e.g. exp(·) overflowing: use log-space "
+                "parameters or clip)."
+            )
+
+    def _derive(self) -> None:
+        """Compute the parameters that were not given from those that were (e.g. logits from probs).
+
+        Called by ``__init__`` and again when constant parameters follow a value's dtype,
+        so a derived parameter is never a float32 rounding of a float64 value.
+        """
 
     def _broadcast(self, **shapes: Shape) -> Shape:
         try:
@@ -106,12 +128,14 @@ class Distribution:
             raise ValueError(f"{type(self).__name__}: {message}")
 
     def _value(self, value: Any) -> Tensor:
-        """An observed value as a tensor of the parameters' dtype and device (shape-checked)."""
+        """An observed value as a tensor of the parameters' dtype and device (shape- and NaN/inf-checked)."""
         if isinstance(value, Tensor):
             self._follow(value, "the value")
         else:
-            value = mv.tensor(value, dtype=self.dtype, device=self.device)
+            value = _as_tensor(value, f"{type(self).__name__}.log_prob(value)", self._like)
         self._broadcast(value=value.shape, batch_shape=self.batch_shape)
+        self._check(self._xp().isfinite(value.data), "log_prob(value): the value contains NaN or inf; "
+                    "every support here is finite (check what computed it, or mask those entries out)")
         return value
 
     def _follow(self, like: Tensor, what: str) -> None:
@@ -123,20 +147,30 @@ class Distribution:
                 f"{type(self).__name__}: {what} is {like.dtype} on {like.device} but the parameters are "
                 f"{self.dtype} on {self.device}; convert one of them (.astype('{self.dtype}') or .to('{self.device}'))."
             )
-        for name in self.params:
-            given = self._given.get(name, getattr(self, name).data)
-            setattr(self, name, mv.tensor(given, dtype=like.dtype, device=like.device))
+        for name in self._names:  # the given values, converted once from the originals (exact in float64)
+            setattr(self, name, mv.tensor(self._given[name], dtype=like.dtype, device=like.device))
+        self._derive()  # derived parameters are recomputed in the new dtype, not converted
 
     # --- sampling -----------------------------------------------------------------------
     def _shape(self, rng: Any, sample_shape: int | Shape) -> Shape:
-        """``sample_shape + batch_shape``, after checking that ``rng`` draws on our device."""
-        if rng_device(rng) != self.device:
+        """``sample_shape + batch_shape``, after checking ``rng`` (call it before any use of ``rng``)."""
+        name = type(self).__name__
+        try:
+            device = rng_device(rng)
+        except TypeError as err:
+            raise TypeError(f"{name}.sample/rsample(rng, sample_shape): {err}. Pass the generator first, "
+                            "e.g. dist.sample(mv.default_rng(0), (100,)).") from None
+        if device != self.device:
             raise RuntimeError(
-                f"{type(self).__name__}: rng draws on {rng_device(rng)} but the parameters live on "
+                f"{name}: rng draws on {device} but the parameters live on "
                 f"{self.device}; use mv.default_rng(seed, device='{self.device}')."
             )
-        sample_shape = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
-        return sample_shape + self.batch_shape
+        shape = (sample_shape,) if isinstance(sample_shape, (int, np.integer)) else sample_shape
+        if not isinstance(shape, (tuple, list)) or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
+            raise TypeError(f"{name}.sample: sample_shape must be an int or a tuple of non-negative ints, "
+                            f"e.g. 100 or (100,), got {sample_shape!r}")
+        return tuple(int(n) for n in shape) + self.batch_shape
 
     def _wrap(self, array: Any) -> Tensor:
         """A constant tensor in our dtype from a freshly drawn array."""
@@ -178,6 +212,17 @@ class Distribution:
         return f"{type(self).__name__}({shapes})"
 
 
+def _as_tensor(v: Any, what: str, like: Tensor | None) -> Tensor:
+    """A number, list or array as a tensor (of ``like``'s dtype and device), with a clear error otherwise."""
+    if v is None or isinstance(v, (str, bytes)):
+        raise TypeError(f"{what} must be a number, array or Tensor, got {v!r}")
+    try:
+        return mv.tensor(v, dtype=like.dtype, device=like.device) if like is not None else mv.tensor(v)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{what} must be a number, array or Tensor of numbers; converting "
+                        f"{type(v).__name__} {v!r:.60} failed ({err})") from None
+
+
 def integer_labels(dist: Distribution, value: Any, n_classes: int) -> Any:
     """Class labels as an integer array on the distribution's device, checked to lie in 0..K-1."""
     xp = dist._xp()
@@ -185,11 +230,18 @@ def integer_labels(dist: Distribution, value: Any, n_classes: int) -> Any:
     if y.dtype.kind == "b":
         y = y.astype(np.int64)
     if y.dtype.kind == "f":
+        dist._check(xp.isfinite(y), "labels contain NaN or inf; labels are class indices 0..K-1")
         dist._check(y == xp.floor(y), "labels must be whole numbers (class indices 0..K-1)")
         y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":
         raise TypeError(f"{type(dist).__name__}: labels must be integers, got dtype {y.dtype}")
     dist._check((y >= 0) & (y < n_classes), f"labels must lie in 0..{n_classes - 1} (K = {n_classes} classes)")
+    if y.ndim > len(dist.batch_shape) and y.shape[-1] == n_classes and y.ndim > 1:
+        try:
+            np.broadcast_shapes(y.shape, dist.batch_shape)
+        except ValueError:
+            raise ValueError(f"{type(dist).__name__}: labels of shape {y.shape} look one-hot; log_prob takes class "
+                             f"indices of shape {dist.batch_shape}: pass y.argmax(axis=-1)") from None
     dist._broadcast(labels=y.shape, batch_shape=dist.batch_shape)
     return y
 

@@ -23,16 +23,24 @@ class Bernoulli(Distribution):
 
     params = ("logits", "probs")
 
-    def __init__(self, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
+    def __init__(self, *args: Any, logits: Any = None, probs: Any = None, validate_args: bool = True) -> None:
         super().__init__(validate_args)
+        if args:  # PyTorch reads Bernoulli(0.3) as probs, minivi used to read it as logits: make it explicit
+            raise TypeError(f"Bernoulli: name the parameter, Bernoulli(logits=...) or Bernoulli(probs=...); a positional "
+                            f"value is ambiguous (got {args[0]!r:.40})")
         if (logits is None) == (probs is None):
             raise ValueError("Bernoulli: give exactly one of logits= or probs=")
         if logits is not None:
             self._set_params(logits=logits)
-            self.probs = mv.sigmoid(self.logits)
         else:
             self._set_params(probs=probs)
             self._check((self.probs.data >= 0) & (self.probs.data <= 1), "probs must lie in [0, 1]")
+        self._derive()
+
+    def _derive(self) -> None:
+        if "logits" in self._names:
+            self.probs = mv.sigmoid(self.logits)
+        else:
             info = np.finfo(self.dtype)
             p = mv.clip(self.probs, float(info.tiny), float(1 - info.eps))
             self.logits = mv.log(p) - mv.log1p(-p)
@@ -43,7 +51,8 @@ class Bernoulli(Distribution):
         return y * self.logits - mv.softplus(self.logits)
 
     def sample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
-        u = rng.random(self._shape(rng, sample_shape), dtype=self.dtype)
+        shape = self._shape(rng, sample_shape)  # checks rng first
+        u = rng.random(shape, dtype=self.dtype)
         return self._wrap(u < self.probs.data)
 
     @property

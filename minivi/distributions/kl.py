@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import Distribution
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .gamma import Gamma
 from .laplace import Laplace
 from .normal import Normal
 from .poisson import Poisson
+from .special import log_beta_fn
 
 _KL_REGISTRY: dict[tuple[type, type], Callable[[Distribution, Distribution], Tensor]] = {}
 
@@ -36,6 +41,16 @@ def register_kl(p_type: type, q_type: type) -> Callable:
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     """KL[p ‖ q], elementwise over the batch (differentiable with respect to both)."""
+    for name, d in (("p", p), ("q", q)):
+        if not isinstance(d, Distribution):
+            raise TypeError(f"kl_divergence(p, q): {name} must be a Distribution (e.g. Normal(0.0, 1.0)), "
+                            f"got {type(d).__name__} {d!r:.40}")
+    try:
+        np.broadcast_shapes(p.batch_shape, q.batch_shape)
+    except ValueError:
+        raise ValueError(f"kl_divergence(p, q): batch shapes do not broadcast ({type(p).__name__} p {p.batch_shape}, "
+                         f"{type(q).__name__} q {q.batch_shape}); give parameters whose shapes agree from the right"
+                         ) from None
     if p._constant and not q._constant:  # a constant side follows the other's dtype/device
         p._follow(q._like, f"{type(q).__name__} q")
     else:
@@ -72,10 +87,19 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
-    """Σₖ π_k (log π_k - log ρ_k)."""
+    """Σₖ π_k (log π_k - log ρ_k), with 0 log 0 = 0 and π_k log(π_k / 0) = +inf.
+
+    Logits of -inf (probability 0) are clipped to the most negative finite number, so no
+    0 · inf appears (in the value or its gradient); a class possible under p but impossible
+    under q makes the KL +inf, as it should.
+    """
     if p.n_classes != q.n_classes:
         raise ValueError(f"KL between Categoricals with {p.n_classes} and {q.n_classes} classes is undefined")
-    return (p.probs * (p.logits - q.logits)).sum(axis=-1)
+    terms = p.probs * (p.finite_logits - q.finite_logits)
+    impossible = (q.probs.data == 0) & (p.probs.data > 0)
+    if bool(impossible.any()):
+        terms = mv.where(impossible, float("inf"), terms)
+    return terms.sum(axis=-1)
 
 
 @register_kl(Laplace, Laplace)
@@ -99,3 +123,22 @@ def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
     """λ_p (log λ_p - log λ_q) - λ_p + λ_q."""
     return p.rate * (p.log_rate - q.log_rate) - p.rate + q.rate
 
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    """log B(α_q, β_q) - log B(α_p, β_p) + (α_p - α_q) ψ(α_p) + (β_p - β_q) ψ(β_p)
+    + (α_q - α_p + β_q - β_p) ψ(α_p + β_p)."""
+    ap, bp, aq, bq = p.concentration1, p.concentration0, q.concentration1, q.concentration0
+    return (log_beta_fn(aq, bq) - log_beta_fn(ap, bp) + (ap - aq) * mv.digamma(ap) + (bp - bq) * mv.digamma(bp)
+            + (aq - ap + bq - bp) * mv.digamma(ap + bp))
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    """log Γ(α₀) - Σₖ log Γ(αₖ) - log Γ(β₀) + Σₖ log Γ(βₖ) + Σₖ (αₖ - βₖ)(ψ(αₖ) - ψ(α₀)), p = Dir(α), q = Dir(β)."""
+    if p.n_components != q.n_components:
+        raise ValueError(f"KL between Dirichlets with {p.n_components} and {q.n_components} components is undefined")
+    a, b = p.concentration, q.concentration
+    a0 = a.sum(axis=-1)
+    return (mv.gammaln(a0) - mv.gammaln(a).sum(axis=-1) - mv.gammaln(b.sum(axis=-1)) + mv.gammaln(b).sum(axis=-1)
+            + ((a - b) * (mv.digamma(a) - mv.expand_dims(mv.digamma(a0), -1))).sum(axis=-1))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import autodiff as mv
 from ..autodiff import Tensor
 from .base import LOG_SQRT_2PI, Distribution, Shape
@@ -31,7 +33,8 @@ class Normal(Distribution):
         return -0.5 * z * z - mv.log(self.scale) - LOG_SQRT_2PI
 
     def rsample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
-        eps = self._wrap(rng.standard_normal(self._shape(rng, sample_shape)))
+        shape = self._shape(rng, sample_shape)  # checks rng first
+        eps = self._wrap(rng.standard_normal(shape))
         return self.loc + self.scale * eps
 
     @property
@@ -64,6 +67,8 @@ class CensoredNormal(Distribution):
     def __init__(self, loc: Any, scale: Any, lower: float = 0.0, validate_args: bool = True) -> None:
         super().__init__(validate_args)
         self._set_params(loc=loc, scale=scale)
+        if isinstance(lower, (str, bytes)) or not isinstance(lower, (int, float, np.number)):
+            raise TypeError(f"CensoredNormal: lower must be a number (the censoring point), got {lower!r}")
         self.lower = float(lower)
         self._check(self.scale.data > 0, f"scale must be positive; {_SCALE_HINT}")
 
@@ -77,7 +82,8 @@ class CensoredNormal(Distribution):
 
     def rsample(self, rng: Any, sample_shape: int | Shape = ()) -> Tensor:
         """max(lower, μ + σ ε): the gradient is zero for draws that were censored."""
-        eps = self._wrap(rng.standard_normal(self._shape(rng, sample_shape)))
+        shape = self._shape(rng, sample_shape)  # checks rng first
+        eps = self._wrap(rng.standard_normal(shape))
         return mv.maximum(self.loc + self.scale * eps, self.lower)
 
     def _moments(self) -> tuple[Tensor, Tensor]:

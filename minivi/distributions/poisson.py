@@ -24,10 +24,15 @@ class Poisson(Distribution):
             raise ValueError("Poisson: give exactly one of rate= or log_rate=")
         if log_rate is not None:
             self._set_params(log_rate=log_rate)
-            self.rate = mv.exp(self.log_rate)
         else:
             self._set_params(rate=rate)
             self._check(self.rate.data > 0, "rate must be positive; use log_rate= for an unconstrained parameter")
+        self._derive()
+
+    def _derive(self) -> None:
+        if "log_rate" in self._names:
+            self.rate = mv.exp(self.log_rate)
+        else:
             self.log_rate = mv.log(self.rate)
 
     def log_prob(self, value: Any) -> Tensor:

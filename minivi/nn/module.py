@@ -19,7 +19,8 @@ lists/tuples of modules and tensors, are searched recursively. Names are dotted 
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+import zipfile
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -37,7 +38,12 @@ def Parameter(data: Any, dtype=None, device: str | None = None) -> Tensor:  # no
     if isinstance(data, Tensor):
         dtype = dtype or data.dtype
         data = data.data
-    t = Tensor(data, requires_grad=True, dtype=dtype, device=device)
+    if data is None or isinstance(data, (str, bytes)):
+        raise TypeError(f"Parameter: data must be an array of numbers (e.g. rng.standard_normal((3, 2))), got {data!r:.40}")
+    try:
+        t = Tensor(data, requires_grad=True, dtype=dtype, device=device)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Parameter: could not make a tensor of numbers from {type(data).__name__} ({err})") from None
     t.data = t.data.copy()
     return t
 
@@ -115,8 +121,11 @@ class Module:
     # --- modes and gradients -------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Set ``training`` on this module and all sub-modules (Dropout and BatchNorm read it)."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.train(mode): mode must be True or False, got {mode!r} "
+                            "(use model.train() or model.eval())")
         for m in self.modules():
-            m.training = mode
+            m.training = bool(mode)
         return self
 
     def eval(self) -> "Module":
@@ -156,6 +165,9 @@ class Module:
         ``strict=False``) and any array whose shape differs from the model's; nothing is
         changed unless every check passes.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict {{name: array}} such as "
+                            f"model.state_dict(), got {type(state).__name__}")
         own = dict(self._named_tensors())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
@@ -170,6 +182,9 @@ class Module:
                 continue
             value = state[name]
             a = value.numpy() if isinstance(value, Tensor) else np.asarray(backend.to_device(value, "cpu"))
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"state_dict[{name!r}] holds {a.dtype} values; the model's {name} needs numbers "
+                                f"({t.dtype}). Pass arrays from model.state_dict() or np.load of a saved model.")
             if a.shape != t.shape:
                 raise ValueError(
                     f"state_dict[{name!r}] has shape {a.shape} but the model's {name} has shape {t.shape}: "
@@ -184,12 +199,42 @@ class Module:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``state_dict()`` to a NumPy ``.npz`` file (``.npz`` is appended to ``path`` if missing)."""
-        np.savez(_npz(path), **self.state_dict())
+        file = _npz(path)
+        folder = os.path.dirname(file) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"{type(self).__name__}.save: the folder {folder} does not exist; create it "
+                                    f"first (os.makedirs({folder!r}, exist_ok=True)) or save elsewhere.")
+        np.savez(file, **self.state_dict())
 
     def load(self, path: str | os.PathLike, strict: bool = True) -> "Module":
-        """Read a ``.npz`` file written by ``save`` into this (already built) model."""
-        with np.load(_npz(path)) as f:
-            return self.load_state_dict({k: f[k] for k in f.files}, strict=strict)
+        """Read a ``.npz`` file written by ``save`` into this (already built) model.
+
+        Never unpickles: a file that is not a plain ``.npz`` of arrays is refused with an
+        error naming it.
+        """
+        file = _npz(path)
+        if os.path.isdir(os.fspath(path)):
+            raise IsADirectoryError(f"{type(self).__name__}.load: {os.fspath(path)} is a folder; give the file "
+                                    "written by model.save(path), e.g. 'runs/model.npz'.")
+        if not os.path.isfile(file):
+            hint = f" (.npz was appended to {os.fspath(path)!r})" if file != os.fspath(path) else ""
+            raise FileNotFoundError(f"{type(self).__name__}.load: no file {file}{hint}; save one first with "
+                                    "model.save(path), or check the path and working directory.")
+        with open(file, "rb") as fh:
+            head = fh.read(8)
+        try:
+            if not head.startswith(b"PK"):  # an .npz is a zip archive of .npy files
+                raise ValueError(f"not a zip archive: it starts with {head!r}")
+            with np.load(file, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
+            reason = ("it holds Python objects (dtype=object), which are never loaded: unpickling can run code"
+                      if "pickle" in str(err) else str(err))
+            raise ValueError(
+                f"{type(self).__name__}.load: {file} is not a readable .npz written by Module.save ({reason}). "
+                "The file is corrupt or of another kind: save the model again with model.save(path)."
+            ) from None
+        return self.load_state_dict(state, strict=strict)
 
     # --- printing ------------------------------------------------------------------------
     def extra_repr(self) -> str:

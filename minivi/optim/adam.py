@@ -18,13 +18,16 @@ from .optimizer import Optimizer, Schedule
 
 
 class Adam(Optimizer):
-    """Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)."""
+    """Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, check_finite=True)."""
 
     def __init__(self, params: Iterable[Tensor], lr: float | Schedule = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, lr, weight_decay)
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"Adam needs betas in [0, 1), got {betas}")
+                 eps: float = 1e-8, weight_decay: float = 0.0, check_finite: bool = True):
+        super().__init__(params, lr, weight_decay, check_finite)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+                and 0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"Adam needs betas=(β₁, β₂) with both in [0, 1), e.g. (0.9, 0.999); got {betas!r}")
+        if not eps > 0:
+            raise ValueError(f"Adam needs eps > 0 (it keeps the step finite where √v̂ = 0), got {eps}")
         self.betas = betas
         self.eps = eps
 

@@ -14,11 +14,11 @@ from .optimizer import Optimizer, Schedule
 
 
 class SGD(Optimizer):
-    """SGD(params, lr, momentum=0.0, weight_decay=0.0); same update as ``torch.optim.SGD``."""
+    """SGD(params, lr, momentum=0.0, weight_decay=0.0, check_finite=True); same update as ``torch.optim.SGD``."""
 
     def __init__(self, params: Iterable[Tensor], lr: float | Schedule, momentum: float = 0.0,
-                 weight_decay: float = 0.0):
-        super().__init__(params, lr, weight_decay)
+                 weight_decay: float = 0.0, check_finite: bool = True):
+        super().__init__(params, lr, weight_decay, check_finite)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
