@@ -1,6 +1,7 @@
 """Command line: ``python -m minivi <command>`` (also installed as ``minivi``).
 
-  grade NOTEBOOK.ipynb [--json] [--timeout SECONDS]   run a notebook headless, print its score
+  grade PATH... [--jobs N] [--csv FILE] [--json] [--format gradescope] [--chapter NN] [--checks DIR]
+                                                       score notebooks (a class at once)
   build-exercises [--check] [--root DIR] [NAMES...]    make exercises/ from solutions/
   run-chapters [--fast] [--out DIR] [NAMES...]         execute the chapters headless, write figures
 """
@@ -15,23 +16,59 @@ from pathlib import Path
 __all__ = ["main"]
 
 
-def _grade(args: argparse.Namespace) -> int:
-    from minivi.grading.grader import GraderError, format_table, grade_notebook
-
+def _print_text(text: str, file=None) -> None:
+    file = file or sys.stdout
     try:
-        result = grade_notebook(args.notebook, timeout=args.timeout)
+        print(text, file=file)
+    except UnicodeEncodeError:
+        print(text.encode("ascii", errors="replace").decode("ascii"), file=file)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from minivi.grading.grader import (
+        GradeResult, GraderError, collect_notebooks, format_table, grade_many, gradescope_results, write_csv,
+    )
+
+    fmt = "json" if args.json else args.format
+    notebooks = collect_notebooks(args.paths)
+    if not notebooks:
+        print(f"minivi grade: no notebooks found in {', '.join(args.paths)}", file=sys.stderr)
+        return 2
+    if fmt == "gradescope" and len(notebooks) != 1:
+        print(f"minivi grade: --format gradescope grades one submission, got {len(notebooks)} notebooks",
+              file=sys.stderr)
+        return 2
+    try:
+        results = grade_many(notebooks, jobs=args.jobs, progress=len(notebooks) > 1 and sys.stderr.isatty()
+                             or (len(notebooks) > 1 and args.progress),
+                             timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                             chapter=args.chapter, checks=args.checks or ())
     except GraderError as exc:
         print(f"minivi grade: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        text = format_table(result)
-        try:
-            print(text)
-        except UnicodeEncodeError:
-            print(text.encode("ascii", errors="replace").decode("ascii"))
-    return 0
+    failed = [r for r in results if not isinstance(r, GradeResult)]
+    for r in failed:
+        print(f"minivi grade: {r}", file=sys.stderr)
+    graded = [r for r in results if isinstance(r, GradeResult)]
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            write_csv(results, fh)
+        print(f"wrote {args.csv} ({len(graded)} graded, {len(failed)} not graded)", file=sys.stderr)
+    if fmt == "gradescope":
+        if graded:
+            print(json.dumps(gradescope_results(graded[0]), indent=2, ensure_ascii=False))
+    elif fmt == "json":
+        data = [r.to_dict() for r in graded]
+        print(json.dumps(data[0] if len(notebooks) == 1 and data else data, indent=2, ensure_ascii=False))
+    elif not args.csv or len(graded) == 1:
+        for r in graded:
+            _print_text(format_table(r))
+    elif graded:
+        width = max(len(r.notebook) for r in graded)
+        for r in graded:
+            flag = f"  ({len(r.flags)} flag(s))" if r.flags else ""
+            _print_text(f"{r.notebook:<{width}}  {r.total}/{r.max_total}{flag}")
+    return 2 if failed and not graded else 0
 
 
 def _build_exercises(args: argparse.Namespace) -> int:
@@ -74,11 +111,24 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    grade = sub.add_parser("grade", help="run a chapter notebook headless and print its score")
-    grade.add_argument("notebook", help="path to the notebook, e.g. exercises/01_autodiff.ipynb")
-    grade.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    grade = sub.add_parser(
+        "grade", help="score notebooks (one, or a class's folder) in separate processes",
+        description="Score each exercise with the grader's own (hidden) checks on the learner's definitions. "
+                    "The notebook's own mv.check calls count for nothing.")
+    grade.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders of notebooks")
+    grade.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="grade N notebooks at once (default 1)")
+    grade.add_argument("--csv", metavar="FILE", help="write the gradebook: one row per submission")
+    grade.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
+    grade.add_argument("--format", choices=("table", "json", "gradescope"), default="table",
+                       help="table (default), json, or gradescope (Gradescope's autograder results.json)")
+    grade.add_argument("--chapter", metavar="NN", help="the chapter, when neither metadata nor file name says")
+    grade.add_argument("--checks", action="append", metavar="DIR",
+                       help="a teacher's private checks (a folder of .py files or one file); repeatable")
     grade.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
-                       help="per-cell time limit in seconds (default 60)")
+                       help="time limit per cell and per check (default 60)")
+    grade.add_argument("--notebook-timeout", type=float, default=600, metavar="SECONDS",
+                       help="time limit for a whole submission (default 600)")
+    grade.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     grade.set_defaults(func=_grade)
 
     build = sub.add_parser("build-exercises", help="generate exercises/ from solutions/")
@@ -99,9 +149,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "timeout", 1) is not None and getattr(args, "timeout", 1) <= 0:
-        print("minivi grade: --timeout must be positive", file=sys.stderr)
-        return 2
+    for option in ("timeout", "notebook_timeout", "jobs"):
+        value = getattr(args, option, None)
+        if value is not None and value <= 0:
+            flag = "--" + option.replace("_", "-")
+            print(f"minivi {args.command}: {flag} must be positive, got {value:g}", file=sys.stderr)
+            return 2
     return args.func(args)
 
 

@@ -39,10 +39,22 @@ RIGHT = {"02.nll_logit": nll_logit, "02.nll_probit": nll_probit, "02.nll_poisson
          "02.engine_hessian": hessian, "02.irls_step": irls_step}
 
 
-def test_the_chapter_registers_five_exercises_worth_ten_points():
+def irls_fit(A, y, n_steps):
+    beta, norms = np.zeros(A.shape[1]), []
+    for _ in range(n_steps):
+        norms.append(np.linalg.norm(A.T @ (y - special.expit(A @ beta))))
+        beta = irls_step(A, y, beta)
+    norms.append(np.linalg.norm(A.T @ (y - special.expit(A @ beta))))
+    return beta, np.array(norms)
+
+
+RIGHT["02.irls_fit"] = irls_fit
+
+
+def test_the_chapter_registers_six_exercises_worth_twelve_points():
     checks = checks_for_chapter("02")
     assert [c.name for c in checks] == list(RIGHT)
-    assert sum(c.points for c in checks) == 10
+    assert sum(c.points for c in checks) == 12
     assert all(c.hint for c in checks)
 
 
@@ -163,3 +175,48 @@ def test_a_stub_is_not_implemented():
         raise NotImplementedError("exercise 02.irls_step: fill in this function")
 
     assert run_check("02.irls_step", stub).status == "not implemented"
+
+
+@pytest.mark.parametrize("name", list(RIGHT))
+def test_right_answers_pass_the_hidden_cases_too(name):
+    assert run_check(name, RIGHT[name], hidden=True).status == "passed"
+
+
+def _hessian_by_differences(eps):
+    def hessian_fd(f, theta):
+        g, th = mv.grad(f), theta.numpy()
+        H = np.zeros((th.size, th.size))
+        for i in range(th.size):
+            e = np.zeros(th.size)
+            e[i] = eps
+            H[:, i] = (g(mv.tensor(th + e, dtype="float64")).numpy()
+                       - g(mv.tensor(th - e, dtype="float64")).numpy()) / (2 * eps)
+        return H
+    return hessian_fd
+
+
+@pytest.mark.parametrize("eps", [1e-3, 1e-5, 1e-7, 1e-9, 1e-11])
+@pytest.mark.parametrize("hidden", [False, True])
+def test_engine_hessian_needs_double_backward(eps, hidden):
+    """Finite differences of mv.grad fail at every step size: a kink, a fast oscillation, tol 1e-9."""
+    assert run_check("02.engine_hessian", _hessian_by_differences(eps), hidden=hidden).status == "failed"
+
+
+def _gradient_ascent_fit(A, y, n_steps):
+    beta, norms = np.zeros(A.shape[1]), []
+    for _ in range(n_steps):
+        g = A.T @ (y - special.expit(A @ beta))
+        norms.append(np.linalg.norm(g))
+        beta = beta + 4.0 * g / len(y)
+    norms.append(np.linalg.norm(A.T @ (y - special.expit(A @ beta))))
+    return beta, np.array(norms)
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (_gradient_ascent_fit, "not the maximum-likelihood estimate"),
+    (lambda A, y, n: (irls_fit(A, y, n)[0], irls_fit(A, y, n)[1][:-1]), "norms has shape"),
+    (lambda A, y, n: (irls_fit(A, y, n)[0], np.zeros(n + 1)), "norms[0]"),
+])
+def test_irls_fit_wrong_answers(fn, fragment):
+    result = run_check("02.irls_fit", fn)
+    assert result.status == "failed" and fragment in result.message

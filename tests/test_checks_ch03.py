@@ -7,7 +7,7 @@ import pytest
 import minivi as mv
 from minivi.grading import registry
 
-CH03 = ["03.count_parameters", "03.linear_forward", "03.mlp_forward", "03.cross_entropy"]
+CH03 = ["03.count_parameters", "03.linear_forward", "03.mlp_forward", "03.cross_entropy", "03.accuracy"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -186,4 +186,27 @@ def test_not_implemented_and_points():
     checks = registry.checks_for_chapter("03")
     assert [c.name for c in checks] == CH03
     assert all(1 <= c.points <= 3 and c.hint for c in checks)
-    assert sum(c.points for c in checks) == 7
+    assert sum(c.points for c in checks) == 8
+
+
+def accuracy_ok(logits, labels):
+    a = float(np.mean(np.argmax(logits, axis=1) == labels))
+    return a, float(np.sqrt(a * (1 - a) / len(labels)))
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_accuracy_right_and_wrong(hidden):
+    assert registry.run_check("03.accuracy", accuracy_ok, hidden=hidden).passed
+    no_root_n = registry.run_check("03.accuracy", lambda l, y: (accuracy_ok(l, y)[0], np.sqrt(
+        accuracy_ok(l, y)[0] * (1 - accuracy_ok(l, y)[0]))), hidden=hidden)
+    assert no_root_n.status == "failed" and "divide by n" in no_root_n.message
+    argmin = registry.run_check("03.accuracy", lambda l, y: accuracy_ok(-l, y), hidden=hidden)
+    assert argmin.status == "failed" and "largest logit" in argmin.message
+
+
+def test_every_ch03_check_passes_its_hidden_cases():
+    right = {"03.count_parameters": count_ok, "03.linear_forward": LinearOK, "03.mlp_forward": mlp_ok,
+             "03.cross_entropy": cross_entropy_ok, "03.accuracy": accuracy_ok}
+    for name, obj in right.items():
+        result = registry.run_check(name, obj, hidden=True)
+        assert result.passed, (name, result.message)

@@ -63,6 +63,8 @@ def _bootstrap_choice(fit_fn, X, y, n_boot, rng):
 def test_right_answers_pass(name, fn):
     result = registry.run_check(name, fn)
     assert result.status == "passed", result.message
+    hidden = registry.run_check(name, fn, hidden=True)
+    assert hidden.status == "passed", hidden.message
 
 
 # ----------------------------------------------------------------------------------------------
@@ -152,8 +154,69 @@ def test_messages_name_expected_and_got():
     assert "expected" in message and "got" in message and "sigma=" in message
 
 
-def test_points_total_9():
+def test_points_total_11():
     checks = registry.checks_for_chapter("04")
-    assert [c.name for c in checks] == ["04.l2_log_prior", "04.dropout", "04.logit_density", "04.bootstrap"]
-    assert sum(c.points for c in checks) == 9
+    assert [c.name for c in checks] == ["04.l2_log_prior", "04.dropout", "04.logit_density", "04.bootstrap",
+                                        "04.choose_lambda"]
+    assert sum(c.points for c in checks) == 11
     assert all(c.hint for c in checks)
+
+
+def choose_lambda(fit, loss, X, y, lambdas, rng, valid_fraction=0.2):
+    n = len(X)
+    perm = rng.permutation(n)
+    n_valid = int(round(valid_fraction * n))
+    valid, train = perm[:n_valid], perm[n_valid:]
+    losses = [loss(fit(X[train], y[train], lam), X[valid], y[valid]) for lam in lambdas]
+    return lambdas[int(np.argmin(losses))]
+
+
+def _choose_on_training_rows(fit, loss, X, y, lambdas, rng, valid_fraction=0.2):
+    return lambdas[int(np.argmin([loss(fit(X, y, lam), X, y) for lam in lambdas]))]
+
+
+def _choose_last_rows(fit, loss, X, y, lambdas, rng, valid_fraction=0.2):
+    k = int(round(valid_fraction * len(X)))
+    return lambdas[int(np.argmin([loss(fit(X[k:], y[k:], lam), X[:k], y[:k]) for lam in lambdas]))]
+
+
+def _choose_new_split_per_lambda(fit, loss, X, y, lambdas, rng, valid_fraction=0.2):
+    out = []
+    for lam in lambdas:
+        perm = rng.permutation(len(X))
+        k = int(round(valid_fraction * len(X)))
+        out.append(loss(fit(X[perm[k:]], y[perm[k:]], lam), X[perm[:k]], y[perm[:k]]))
+    return lambdas[int(np.argmin(out))]
+
+
+def _choose_largest_loss(fit, loss, X, y, lambdas, rng, valid_fraction=0.2):
+    perm = rng.permutation(len(X))
+    k = int(round(valid_fraction * len(X)))
+    return lambdas[int(np.argmax([loss(fit(X[perm[k:]], y[perm[k:]], lam), X[perm[:k]], y[perm[:k]])
+                                  for lam in lambdas]))]
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_choose_lambda_right_answer(hidden):
+    assert registry.run_check("04.choose_lambda", choose_lambda, hidden=hidden).passed
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (_choose_on_training_rows, "also fitted on"),
+    (_choose_last_rows, "held out the same rows"),
+    (_choose_new_split_per_lambda, "different training or validation rows"),
+    (_choose_largest_loss, "so the answer is"),
+])
+def test_choose_lambda_wrong_answers(fn, fragment):
+    result = registry.run_check("04.choose_lambda", fn)
+    assert result.status == "failed" and fragment in result.message, result.message
+
+
+def test_choose_lambda_on_ridge_regression_prefers_some_shrinkage():
+    """The property the exercise is about, on data where it matters: 80 rows, 40 weights."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((80, 40))
+    y = X @ (0.3 * rng.standard_normal(40)) + rng.standard_normal(80)
+    fit = lambda X_, y_, lam: np.linalg.solve(X_.T @ X_ + lam * np.eye(40), X_.T @ y_)  # noqa: E731
+    mse = lambda w, X_, y_: float(np.mean((X_ @ w - y_) ** 2))  # noqa: E731
+    assert choose_lambda(fit, mse, X, y, [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0], rng) >= 1.0

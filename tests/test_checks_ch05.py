@@ -52,11 +52,13 @@ def pca_flipped_signs(x, k):
 def test_right_implementations_pass(name, fn):
     result = registry.run_check(name, fn)
     assert result.status == "passed", result.message
+    hidden = registry.run_check(name, fn, hidden=True)
+    assert hidden.status == "passed", hidden.message
 
 
 def test_points_total_8():
     assert {c.name: c.points for c in registry.checks_for_chapter("05")} == {
-        "05.corrupt": 2, "05.dae_loss": 3, "05.pca": 2, "05.masked_error": 1}
+        "05.corrupt": 2, "05.dae_loss": 3, "05.pca": 2, "05.masked_error": 1, "05.reconstruction_errors": 2}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -201,3 +203,29 @@ def test_stubs_are_not_implemented():
 
     for check in registry.checks_for_chapter("05"):
         assert registry.run_check(check.name, stub).status == "not implemented"
+
+
+def reconstruction_errors(x_train, x_valid, ks):
+    out = []
+    for k in ks:
+        mean, V = pca(x_train, k)
+        centred = x_valid - mean
+        out.append(np.sum((centred - centred @ V @ V.T) ** 2) / len(x_valid))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_reconstruction_errors_right(hidden):
+    assert registry.run_check("05.reconstruction_errors", reconstruction_errors, hidden=hidden).passed
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (lambda a, b, ks: reconstruction_errors(a, b, ks)[::-1], "the error grows"),
+    (lambda a, b, ks: 2 * reconstruction_errors(a, b, ks), "sum of the discarded eigenvalues"),
+    (lambda a, b, ks: reconstruction_errors(a, b, ks)[:-1], "one error per k"),
+    (lambda a, b, ks: np.array([np.sum((b - b.mean(0)) ** 2) / len(b)] * len(ks)) * np.linspace(1, 0.9, len(ks)),
+     "error should be 0"),
+])
+def test_reconstruction_errors_wrong(fn, fragment):
+    result = registry.run_check("05.reconstruction_errors", fn)
+    assert result.status == "failed" and fragment in result.message, result.message

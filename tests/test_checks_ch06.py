@@ -67,6 +67,8 @@ CORRECT = [
 def test_ch06_correct_implementations_pass(name, fn):
     result = registry.run_check(name, fn)
     assert result.status == "passed", result.message
+    hidden = registry.run_check(name, fn, hidden=True)
+    assert hidden.status == "passed", hidden.message
 
 
 # ----------------------------------------------------------------------------------------------
@@ -167,9 +169,34 @@ def test_ch06_em_monotonicity_catches_a_step_that_lowers_the_likelihood():
     assert result.status == "failed" and "decreased the log-likelihood" in result.message, result.message
 
 
-def test_ch06_points_total_10_with_hints():
+def test_ch06_points_total_12_with_hints():
     checks = registry.checks_for_chapter("06")
     assert [c.name for c in checks] == ["06.ppca_loglik", "06.ppca_posterior_mean", "06.ppca_predict_missing",
-                                        "06.fa_em_step"]
-    assert sum(c.points for c in checks) == 10
+                                        "06.fa_em_step", "06.choose_k"]
+    assert sum(c.points for c in checks) == 12
     assert all(1 <= c.points <= 3 and c.hint for c in checks)
+
+
+def choose_k(Y_train, Y_valid, ks):
+    """PPCA's maximum-likelihood fit in closed form (Tipping & Bishop), written here, scored on held-out data."""
+    scores = []
+    mu = Y_train.mean(axis=0)
+    S = np.cov(Y_train - mu, rowvar=False, bias=True)
+    lam, U = np.linalg.eigh(S)
+    lam, U = lam[::-1], U[:, ::-1]
+    for k in ks:
+        sigma2 = lam[k:].mean()
+        W = U[:, :k] * np.sqrt(np.maximum(lam[:k] - sigma2, 0.0))
+        scores.append(ppca_loglik(Y_valid, W, mu, sigma2).mean())
+    return ks[int(np.argmax(scores))]
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_choose_k_right(hidden):
+    result = registry.run_check("06.choose_k", choose_k, hidden=hidden)
+    assert result.passed, result.message
+
+
+def test_choose_k_on_training_data_fails():
+    result = registry.run_check("06.choose_k", lambda Yt, Yv, ks: choose_k(Yt, Yt, ks))
+    assert result.status == "failed" and "did you score the TRAINING data" in result.message

@@ -1,9 +1,8 @@
-"""The grading machinery: check(), the headless grader, exercise generation, chapter 01's checks."""
+"""The grading machinery: check(), chapter 01's checks, exercise generation. The grader's scoring
+(issue 8: tampering, hidden cases, a class at once) is tested in tests/test_grading_scoring.py."""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import numpy as np
 import pytest
 
 from minivi import cli
-from minivi.grading import check, grade_notebook, registry
-from minivi.grading.grader import GraderError
+from minivi.grading import check, registry
 from minivi.grading.notebooks import build_exercises, render_exercise, strip_solutions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +26,7 @@ CH01 = [c.name for c in registry.checks_for_chapter("01")]
 
 
 # ----------------------------------------------------------------------------------------------
-# check(): statuses, output, report file
+# check(): statuses, output, tiered hints
 
 
 def _double(x):
@@ -44,36 +42,57 @@ def _broken(x):
 
 
 @pytest.mark.parametrize(
-    "fn, status, points, marker",
+    "fn, status, marker",
     [
-        (_double, "passed", 1, "\u2714 99.double: public checks passed (1/1 points)"),
-        (lambda x: 3 * x, "failed", 0, "\u2718 99.double: double(1.0) is wrong (got 3.0)"),
-        (_stub, "not implemented", 0, "99.double: not implemented yet"),
-        (_broken, "error", 0, "your code raised KeyError: 'missing' (in _broken, line"),
+        (_double, "passed", "\u2714 99.double: public checks passed (1/1 points)"),
+        (lambda x: 3 * x, "failed", "\u2718 99.double: double(1.0) is wrong (got 3.0)"),
+        (_stub, "not implemented", "99.double: not implemented yet"),
+        (_broken, "error", "your code raised KeyError: 'missing' (in _broken, line"),
     ],
 )
-def test_check_statuses_output_and_report(fn, status, points, marker, tmp_path, monkeypatch, capsys):
-    report = tmp_path / "report.jsonl"
-    monkeypatch.setenv(registry.REPORT_ENV, str(report))
+def test_check_statuses_and_output(fn, status, marker, capsys):
+    registry._FAILURES.clear()
     assert check("99.double", fn) is (status == "passed")
     out = capsys.readouterr().out
     assert marker in out
     assert "Traceback" not in out
-    assert ("Hint: multiply by two" in out) == (status in ("failed", "error"))
-    check("99.double", fn)  # a second call appends a second line
-    lines = report.read_text().splitlines()
-    assert len(lines) == 2
-    record = json.loads(lines[-1])
-    assert record == {"name": "99.double", "status": status, "points": points, "max_points": 1,
-                      "message": record["message"]}
-    assert isinstance(record["message"], str) and record["message"]
+    assert ("Hint 1/2: what is 2x?" in out) == (status in ("failed", "error"))
+    assert "multiply by two" not in out  # the second tier only after a second failure
 
 
-def test_check_without_report_env_writes_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv(registry.REPORT_ENV, raising=False)
+def test_hints_are_tiered(capsys):
+    registry._FAILURES.clear()
+    for _ in range(3):
+        check("99.double", lambda x: 3 * x)
+    outs = capsys.readouterr().out.split("\u2718")[1:]
+    assert "Hint 1/2" in outs[0] and "Hint 2/2" not in outs[0] and "more detailed hint" in outs[0]
+    assert "Hint 2/2: multiply by two" in outs[1] and "Hint 2/2" in outs[2]
+
+
+def test_check_writes_no_report_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIVI_GRADE_REPORT", str(tmp_path / "report.jsonl"))
     monkeypatch.chdir(tmp_path)
     assert check("99.double", _double)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_partial_credit_and_hidden_runs():
+    result = registry.run_check("99.parts", lambda x: 2.5)
+    assert (result.status, result.points, result.max_points) == ("partial", 2, 3)
+    assert "2/3 parts" in result.message
+    assert registry.run_check("99.parts", lambda x: 5.0).status == "passed"
+    assert registry.run_check("99.parts", lambda x: -1.0).points == 1
+    # hidden=True uses other cases: an answer hard-coded for the public ones fails there
+    cheat = lambda x: {1.0: 2.0, -3.5: -7.0, 10.0: 20.0}.get(x, 0.0)  # noqa: E731
+    assert registry.run_check("99.double", cheat).passed
+    assert registry.run_check("99.double", cheat, hidden=True).status == "failed"
+
+
+def test_every_chapter_check_takes_hidden_and_has_tiered_hints():
+    for chapter in ("01", "02", "03", "04", "05", "06"):
+        for chk in registry.checks_for_chapter(chapter):
+            assert chk.has_hidden, f"{chk.name} has no hidden cases"
+            assert len(chk.hints) >= 2, f"{chk.name}: hints should go from a nudge to more detail"
 
 
 def test_unknown_check_lists_known_names():
@@ -91,6 +110,16 @@ def test_failure_message_does_not_reveal_reference(capsys):
     assert not check("99.square", lambda x: x * x + 1)
     out = capsys.readouterr().out
     assert "got 50.0" in out and "49" not in out
+
+
+def test_close_numbers_show_enough_digits_and_the_tolerance():
+    from minivi.grading.checks import CheckFailed, assert_close
+
+    with pytest.raises(CheckFailed) as info:
+        assert_close(np.array([-1.1510300]), np.array([-1.1510307]), "x", rtol=1e-7, atol=0.0)
+    message = str(info.value)
+    assert "expected -1.151031, got -1.151030" in message
+    assert "allowed |got - expected| <= 1.2e-07" in message and "off by 7.0e-07" in message
 
 
 # ----------------------------------------------------------------------------------------------
@@ -121,6 +150,19 @@ def _topo_no_visited(root):
     return order[::-1]
 
 
+def _numgrad_central(f, x, eps=1e-6):
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        fp = f(x)
+        x[i] = old - eps
+        grad[i] = (fp - f(x)) / (2 * eps)
+        x[i] = old
+    return grad
+
+
 def _numgrad_forward(f, x, eps=1e-6):
     x = np.array(x, dtype=float)
     grad, f0 = np.zeros_like(x), f(x)
@@ -141,8 +183,11 @@ WRONG = [
     ("01.topological_order", _topo_no_visited, "appears 2 times"),
     ("01.topological_order", _topo_recursive, "RecursionError"),
     ("01.numerical_gradient", _numgrad_forward, "eps=0.1"),
-    ("01.gradcheck", lambda f, g, x: True, "returned True for a wrong gradient"),
-    ("01.gradcheck", lambda f, g, x: "yes", "should return True or False"),
+    ("01.gradcheck", lambda f, g, x, tol=1e-5: True, "returned True for a wrong gradient"),
+    ("01.gradcheck", lambda f, g, x, tol=1e-5: "yes", "should return True or False"),
+    ("01.gradcheck", lambda f, g, x, tol=1e-5: bool(np.max(np.abs(g(x) - _numgrad_central(f, x))
+                                                         / np.maximum(np.abs(g(x)), 1e-12)) < 1e-5),
+     "tol=1e-2"),
 ]
 
 
@@ -184,9 +229,23 @@ def test_ch01_in_place_modification_is_reported():
     assert result.status == "failed" and "changed its input x in place" in result.message
 
 
-def test_ch01_points_total_15():
-    assert sum(c.points for c in registry.checks_for_chapter("01")) == 15
+def test_ch01_points_total_17():
+    assert sum(c.points for c in registry.checks_for_chapter("01")) == 17
     assert all(1 <= c.points <= 3 and c.hint for c in registry.checks_for_chapter("01"))
+
+
+
+def test_ch01_hidden_run_uses_other_cases():
+    """An answer that only knows the public run's shapes fails the graded run."""
+    public_shapes = {(3,), (2, 3), (4, 1, 2), ()}
+
+    def memorised(g, a, b):
+        if a.shape not in public_shapes:
+            return np.zeros_like(a), np.zeros_like(b)
+        return g * b, g * a
+
+    assert registry.run_check("01.vjp_mul", memorised).passed
+    assert registry.run_check("01.vjp_mul", memorised, hidden=True).status == "failed"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -267,103 +326,21 @@ def test_build_drops_solution_only_cells_and_is_deterministic(tmp_path):
     assert cli.main(["build-exercises", "--root", str(tmp_path), "nope"]) == 2
 
 
-# ----------------------------------------------------------------------------------------------
-# The grader: errors it reports itself (no kernel needed)
-
-
-def test_grader_refuses_missing_or_invalid_files(tmp_path, capsys):
-    assert cli.main(["grade", str(tmp_path / "missing.ipynb")]) == 2
-    bad = tmp_path / "01_bad.ipynb"
-    bad.write_text("not json")
-    assert cli.main(["grade", str(bad)]) == 2
-    assert "not a readable Jupyter notebook" in capsys.readouterr().err
-    nameless = tmp_path / "notes.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), str(nameless))
-    with pytest.raises(GraderError, match="which chapter"):
-        grade_notebook(nameless)
 
 
 # ----------------------------------------------------------------------------------------------
-# The grader on real notebooks (each starts a kernel)
+# Command-line messages (issue 7)
 
 
-def _notebook(path: Path, *sources: str) -> Path:
-    setup = f"import sys\nsys.path.insert(0, {str(FIXTURES)!r})\nimport grading_ch99\nimport minivi as mv"
-    nb = nbformat.v4.new_notebook(metadata={"minivi": {"chapter": "99"}})
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in (setup,) + sources]
-    nbformat.write(nb, str(path))
-    return path
+def test_run_chapters_timeout_zero_names_its_own_command(capsys):
+    assert cli.main(["run-chapters", "--timeout", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minivi run-chapters: --timeout must be positive") and "minivi grade" not in err
 
 
-def _statuses(result):
-    return {c.name: c.status for c in result.checks}
-
-
-@pytest.mark.notebooks
-def test_solutions_notebook_gets_full_marks():
-    result = grade_notebook(SOLUTION)
-    assert _statuses(result) == {name: "passed" for name in CH01}
-    assert result.total == result.max_total == 15
-    assert result.notes == []
-
-
-@pytest.mark.notebooks
-def test_exercises_notebook_scores_zero_all_not_implemented():
-    result = grade_notebook(EXERCISE)
-    assert _statuses(result) == {name: "not implemented" for name in CH01}
-    assert result.total == 0 and result.max_total == 15
-
-
-@pytest.mark.notebooks
-def test_timeout_errors_and_not_run(tmp_path, monkeypatch):
-    monkeypatch.delenv("MINIVI_FAST", raising=False)  # the grader sets it for the kernel
-    path = _notebook(
-        tmp_path / "loop.ipynb",
-        "import os\nassert os.environ['MINIVI_FAST'] == '1'\nassert os.getcwd() == "
-        f"{os.path.realpath(tmp_path)!r}\ndef double(x):\n    return 2 * x\nmv.check('99.double', double)",
-        "while True:\n    pass",
-        "mv.check('99.square', lambda x: x * x + 1)",
-        "mv.check('99.boom', lambda x: 1 / 0)",
-        "raise RuntimeError('a crashing cell does not stop the next ones')",
-        "def stub(x):\n    raise NotImplementedError('exercise 99.stub: fill in this function')\n"
-        "mv.check('99.stub', stub)",
-    )
-    result = grade_notebook(path, timeout=3)
-    assert _statuses(result) == {"99.double": "passed", "99.square": "failed", "99.boom": "error",
-                                 "99.stub": "not implemented", "99.never": "not run"}
-    messages = {c.name: c.message for c in result.checks}
-    assert "49" not in messages["99.square"]
-    assert messages["99.boom"].startswith("your code raised ZeroDivisionError")
-    assert (result.total, result.max_total) == (1, 8)
-    assert result.notes == ["code cell 3 ran longer than 3 s and was interrupted"]
-
-
-@pytest.mark.notebooks
-def test_uninterruptible_loop_is_stopped(tmp_path):
-    path = _notebook(
-        tmp_path / "stuck.ipynb",
-        "mv.check('99.double', lambda x: 2 * x)",
-        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
-        "mv.check('99.square', lambda x: x * x)",
-    )
-    result = grade_notebook(path, timeout=2)
-    assert _statuses(result)["99.double"] == "passed"
-    assert _statuses(result)["99.square"] == "not run"
-    assert any("did not respond" in note for note in result.notes)
-
-
-@pytest.mark.notebooks
-def test_dead_kernel_and_json_output(tmp_path, capsys):
-    path = _notebook(
-        tmp_path / "99_dead.ipynb",
-        "mv.check('99.double', lambda x: 2 * x)",
-        "import os\nos._exit(1)",
-        "mv.check('99.square', lambda x: x * x)",
-    )
-    assert cli.main(["grade", str(path), "--json", "--timeout", "20"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["chapter"] == "99" and data["total"] == 1 and data["max_total"] == 8
-    statuses = {c["name"]: c["status"] for c in data["checks"]}
-    assert statuses["99.double"] == "passed" and statuses["99.square"] == "not run"
-    assert any("kernel died while running code cell 3" in note for note in data["notes"])
-    assert set(data["checks"][0]) == {"name", "status", "points", "max_points", "message"}
+def test_build_exercises_names_the_file_with_invalid_json(tmp_path, capsys):
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "42_broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    assert cli.main(["build-exercises", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "42_broken.ipynb is not valid notebook JSON (line 1, column" in err

@@ -117,7 +117,15 @@ def render_exercise(solution_path: Path, root: Path | None = None) -> str:
         source_name = solution_path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         source_name = f"solutions/{solution_path.name}"
-    solution = json.loads(solution_path.read_text(encoding="utf-8"))
+    try:
+        solution = json.loads(solution_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{solution_path} is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg}); fix or restore that file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{solution_path} is not UTF-8 text ({exc.reason})") from None
+    if not isinstance(solution, dict) or not isinstance(solution.get("cells"), list):
+        raise ValueError(f"{solution_path} is JSON but not a notebook (no list of cells)")
     exercise = nbformat.from_dict(make_exercise(solution, source_name))
     text = nbformat.writes(exercise, version=4)
     return text if text.endswith("\n") else text + "\n"

@@ -11,14 +11,21 @@ Teacher's note -- adding a check::
     # minivi/grading/checks/ch02.py
     from minivi.grading.registry import CheckFailed, register
 
-    @register("02.sigmoid", points=1, hint="sigmoid(x) = 1 / (1 + exp(-x))")
-    def _check_sigmoid(sigmoid):            # receives the learner's function
-        got = sigmoid(0.0)
-        if abs(got - 0.5) > 1e-12:
-            raise CheckFailed(f"sigmoid(0.0) should be 0.5, got {got!r}")
+    @register("02.sigmoid", points=2,
+              hint=("σ squashes the real line into (0, 1)", "σ(x) = 1 / (1 + exp(-x)); mind large |x|"))
+    def _check_sigmoid(sigmoid, hidden=False):     # receives the learner's function
+        xs = [0.0, 3.0] if not hidden else [0.0, -1.5, 40.0]   # the score uses other cases
+        for x in xs:
+            got = sigmoid(x)
+            if abs(got - 1 / (1 + math.exp(-x))) > 1e-12:
+                raise CheckFailed(f"sigmoid({x}) is wrong, got {got!r}")
 
 A check passes when it returns without raising. Say what was wrong (input, index, expected vs got),
-never print the reference implementation. Points are all-or-nothing per check.
+never print the reference implementation. ``hidden=True`` is the grader's scoring run: use other seeds,
+shapes or edge cases than the public run the notebook shows. A check with parts raises
+:class:`Partial` (``raise Partial(1, "shapes right, values wrong")``) to award some of its points.
+A hint is a string or a tuple of strings from a conceptual nudge to more detail: a learner's first
+failure shows the first, each further failure one more (never the solution).
 """
 
 from __future__ import annotations
@@ -26,8 +33,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
-import json
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -36,6 +41,7 @@ from typing import Any, Callable
 __all__ = [
     "Check",
     "CheckFailed",
+    "Partial",
     "UnknownCheck",
     "register",
     "get_check",
@@ -43,11 +49,9 @@ __all__ = [
     "chapter_of",
     "check",
     "run_check",
-    "REPORT_ENV",
+    "CheckResult",
+    "takes_hidden",
 ]
-
-#: Environment variable naming a file to which ``check`` appends one JSON line per call.
-REPORT_ENV = "MINIVI_GRADE_REPORT"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # .../minivi
 
@@ -55,6 +59,15 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # .../minivi
 class CheckFailed(AssertionError):
     """Raised by a check when the learner's object gives a wrong answer. The message is shown to the
     learner: say what was wrong (which input, index, expected vs got), never the reference solution."""
+
+
+class Partial(CheckFailed):
+    """Raised by a check with parts when only some of them pass: ``Partial(1, "shape right, values
+    wrong")`` awards 1 of the check's points (clipped to ``[0, points]``) and shows the message."""
+
+    def __init__(self, points: float, message: str = "") -> None:
+        super().__init__(message)
+        self.points = points
 
 
 class UnknownCheck(LookupError):
@@ -67,13 +80,37 @@ class UnknownCheck(LookupError):
 @dataclasses.dataclass(frozen=True)
 class Check:
     name: str
-    func: Callable[[Any], Any]
+    func: Callable[..., Any]
     points: int = 1
-    hint: str = ""
+    hint: str | tuple[str, ...] = ""
+    obj: str | None = None        # the name the exercise's answer defines (else read from the notebooks)
+    parts: tuple[str, ...] = ()   # what the check's partial credit is made of, for the report
 
     @property
     def chapter(self) -> str:
         return chapter_of(self.name)
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """The hint tiers, nudge first."""
+        if not self.hint:
+            return ()
+        return (self.hint,) if isinstance(self.hint, str) else tuple(self.hint)
+
+    @property
+    def has_hidden(self) -> bool:
+        """Whether the check takes ``hidden=`` (and so has graded cases the notebook never shows)."""
+        return takes_hidden(self.func)
+
+
+def takes_hidden(func: Callable) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return "hidden" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -87,16 +124,25 @@ def chapter_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def register(name: str, points: int = 1, hint: str = "") -> Callable[[Callable], Callable]:
+def register(name: str, points: int = 1, hint: str | tuple[str, ...] = "", obj: str | None = None,
+             parts: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
     """Decorator registering a check function under ``name`` (``"NN.exercise"``).
 
-    Registering a name again replaces the earlier check (so a module can be reloaded)."""
+    ``hint``: a string or a tuple of tiers. ``obj``: the name of what the learner defines (by default
+    the grader reads it from the ``mv.check("NN.exercise", obj)`` call of the chapter's notebook).
+    ``parts``: names of the check's parts when it can raise :class:`Partial`.
+    Registering a name again replaces the earlier check (so a module can be reloaded, and a teacher's
+    ``--checks DIR`` can replace a public check by a private one)."""
     chapter_of(name)
     if int(points) < 0:
         raise ValueError("points must be >= 0")
+    if not isinstance(hint, (str, tuple, list)):
+        raise TypeError(f"hint must be a string or a tuple of strings, got {type(hint).__name__}")
 
     def decorator(func: Callable) -> Callable:
-        _REGISTRY[name] = Check(name=name, func=func, points=int(points), hint=hint)
+        tiers = hint if isinstance(hint, str) else tuple(hint)
+        _REGISTRY[name] = Check(name=name, func=func, points=int(points), hint=tiers, obj=obj,
+                                parts=tuple(parts))
         return func
 
     return decorator
@@ -144,24 +190,21 @@ def get_check(name: str) -> Check:
 @dataclasses.dataclass
 class CheckResult:
     name: str
-    status: str  # "passed" | "failed" | "not implemented" | "error"
-    points: int
+    status: str  # "passed" | "partial" | "failed" | "not implemented" | "error"
+    points: float
     max_points: int
     message: str
-    hint: str = ""
+    hint: str | tuple[str, ...] = ""
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
 
-    def report_record(self) -> dict:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "points": self.points,
-            "max_points": self.max_points,
-            "message": self.message,
-        }
+    @property
+    def hints(self) -> tuple[str, ...]:
+        if not self.hint:
+            return ()
+        return (self.hint,) if isinstance(self.hint, str) else tuple(self.hint)
 
 
 def _is_library_file(filename: str) -> bool:
@@ -186,11 +229,23 @@ def _learner_location(exc: BaseException) -> str:
     return f" (in {frame.name}, line {frame.lineno})"
 
 
-def run_check(name: str, obj: Any) -> CheckResult:
-    """Run check ``name`` on ``obj`` and return a :class:`CheckResult` (prints nothing)."""
-    chk = get_check(name)
+def run_check(name: str, obj: Any, hidden: bool = False, check: Check | None = None) -> CheckResult:
+    """Run check ``name`` on ``obj`` and return a :class:`CheckResult` (prints nothing).
+
+    ``hidden=True`` runs the graded cases (the grader's scoring run); a one-argument check has none
+    and runs its public cases. ``check`` bypasses the registry look-up (the grader passes its own copy)."""
+    chk = check if check is not None else get_check(name)
     try:
-        chk.func(obj)
+        if takes_hidden(chk.func):
+            chk.func(obj, hidden=hidden)
+        else:
+            chk.func(obj)
+    except Partial as exc:
+        points = max(0.0, min(float(exc.points), float(chk.points)))
+        points = int(points) if points == int(points) else round(points, 2)
+        status = "passed" if points >= chk.points else "partial" if points > 0 else "failed"
+        message = str(exc) or "some parts of the check failed"
+        return CheckResult(name, status, points, chk.points, message, chk.hint)
     except CheckFailed as exc:
         message = str(exc) or "the check failed"
         return CheckResult(name, "failed", 0, chk.points, message, chk.hint)
@@ -201,7 +256,8 @@ def run_check(name: str, obj: Any) -> CheckResult:
         message = f"your code raised {type(exc).__name__}" + (f": {text}" if text else "")
         message += _learner_location(exc)
         return CheckResult(name, "error", 0, chk.points, message, chk.hint)
-    return CheckResult(name, "passed", chk.points, chk.points, "public checks passed", chk.hint)
+    which = "graded checks passed" if hidden else "public checks passed"
+    return CheckResult(name, "passed", chk.points, chk.points, which, chk.hint)
 
 
 def _print(text: str) -> None:
@@ -212,34 +268,36 @@ def _print(text: str) -> None:
         print(text.encode(encoding, errors="replace").decode(encoding), flush=True)
 
 
-def format_result(result: CheckResult) -> str:
-    """The line(s) ``check`` prints for a result."""
+#: How often each exercise failed in this process: the n-th failure shows n hint tiers.
+_FAILURES: dict[str, int] = {}
+
+
+def format_result(result: CheckResult, tiers: int = 1) -> str:
+    """The line(s) ``check`` prints for a result, with the first ``tiers`` hint tiers on failure."""
     score = f"({result.points}/{result.max_points} points)"
     if result.status == "passed":
         return f"\u2714 {result.name}: public checks passed {score}"
     if result.status == "not implemented":
         return f"\u2026 {result.name}: not implemented yet {score}"
-    lines = [f"\u2718 {result.name}: {result.message} {score}"]
-    if result.hint:
-        lines.append(f"  Hint: {result.hint}")
+    mark = "\u25d1" if result.status == "partial" else "\u2718"
+    lines = [f"{mark} {result.name}: {result.message} {score}"]
+    hints = result.hints
+    shown = hints[: max(1, tiers)]
+    for i, text in enumerate(shown):
+        lines.append(f"  Hint{f' {i + 1}/{len(hints)}' if len(hints) > 1 else ''}: {text}")
+    if len(shown) < len(hints):
+        lines.append("  (check again after another try for a more detailed hint)")
     return "\n".join(lines)
-
-
-def _append_report(result: CheckResult) -> None:
-    path = os.environ.get(REPORT_ENV)
-    if not path:
-        return
-    line = json.dumps(result.report_record(), ensure_ascii=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
 
 
 def check(name: str, obj: Any) -> bool:
     """Check the learner's ``obj`` against the public checks registered as ``name``.
 
-    Prints one line (``✔``/``✘``/``…``, and a hint on failure) and returns True when the checks pass.
-    When ``$MINIVI_GRADE_REPORT`` is set, appends a JSON record of the result to that file."""
+    Prints one line (``✔``/``✘``/``◑``/``…``, and a hint on failure: one more tier after each
+    further failure) and returns True when the checks pass. This is feedback only: the grader scores
+    each exercise itself, in a separate process, on other (hidden) cases."""
     result = run_check(name, obj)
-    _print(format_result(result))
-    _append_report(result)
+    if result.status in ("failed", "error", "partial"):
+        _FAILURES[name] = _FAILURES.get(name, 0) + 1
+    _print(format_result(result, tiers=_FAILURES.get(name, 1)))
     return result.passed

@@ -9,14 +9,19 @@ Teacher's note -- adding a chapter's checks:
        from minivi.grading.checks import assert_close, call, numerical_grad, rng
        from minivi.grading.registry import CheckFailed, register
 
-       @register("NN.my_exercise", points=2, hint="a nudge, not the answer")
-       def _check_my_exercise(fn):
-           x = rng(0).standard_normal((3, 4))
+       @register("NN.my_exercise", points=2, hint=("a nudge, not the answer", "more detail, still not it"))
+       def _check_my_exercise(fn, hidden=False):
+           r = rng(0, hidden)                                # other seeds in the graded (hidden) run
+           x = r.standard_normal((3, 4) if not hidden else (5, 2))
            got = call(fn, x, name="my_exercise")           # also catches in-place edits of x
            assert_close(got, <expected>, "my_exercise(x)", f"for x of shape {x.shape}")
 
    The function receives the learner's own object and raises :class:`CheckFailed` with a message
    naming the input, the index, expected vs got; it must not reveal the reference implementation.
+   ``hidden=True`` is the grader's scoring run: use other cases there than in the public run.
+   Define ``FORBIDDEN = {"NN.my_exercise": ["minivi.some.function", ...]}`` in the module: while the
+   grader scores that exercise, the listed minivi functions raise when the learner's code calls them.
+   The helpers of this package (``numerical_grad``, ...) always do, for learner code.
 3. In ``solutions/NN_name.ipynb`` put the learner's part between ``# BEGIN SOLUTION NN.my_exercise``
    and ``# END SOLUTION`` and follow it with a cell ``mv.check("NN.my_exercise", my_exercise)``; run
    ``python -m minivi build-exercises`` to regenerate ``exercises/NN_name.ipynb``, and
@@ -29,9 +34,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..registry import CheckFailed
+from ..registry import CheckFailed, Partial
 
 __all__ = [
+    "CheckFailed",
+    "Partial",
     "rng",
     "call",
     "as_array",
@@ -40,12 +47,14 @@ __all__ = [
     "assert_close",
     "numerical_grad",
     "relative_error",
+    "distinct_digits",
 ]
 
 
-def rng(seed: int) -> np.random.Generator:
-    """A seeded generator, so a check sees the same inputs every time."""
-    return np.random.default_rng(seed)
+def rng(seed: int, hidden: bool = False) -> np.random.Generator:
+    """A seeded generator, so a check sees the same inputs every time; ``hidden=True`` (the grader's
+    scoring run) gives a different, equally fixed stream, so graded cases differ from public ones."""
+    return np.random.default_rng([seed, 7919] if hidden else seed)
 
 
 def _copy(value: Any) -> Any:
@@ -127,11 +136,25 @@ def assert_close(got: Any, expected: np.ndarray, what: str, context: str = "",
     if (excess > 0).any():
         index = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
         index = tuple(int(i) for i in index)
-        rel = float(relative_error(got[index], expected[index]))
+        e, g = float(expected[index]), float(got[index])
+        rel = float(relative_error(g, e))
+        e_text, g_text = distinct_digits(e, g)
+        tol = atol + rtol * abs(e)
         raise CheckFailed(
-            f"{what} is wrong{ctx}: at {_fmt_index(index)} expected {expected[index]:.6g}, "
-            f"got {got[index]:.6g} (relative error {rel:.1e})"
+            f"{what} is wrong{ctx}: at {_fmt_index(index)} expected {e_text}, got {g_text} "
+            f"(relative error {rel:.1e}; allowed |got - expected| <= {tol:.1e}, off by {abs(g - e):.1e})"
         )
+
+
+def distinct_digits(expected: float, got: float, least: int = 6) -> tuple[str, str]:
+    """Both numbers with the fewest significant digits (at least ``least``) that tell them apart."""
+    for digits in range(least, 18):
+        a, b = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if a != b:
+            if digits > least:  # equal lengths, so the digits line up
+                a, b = f"{expected:#.{digits}g}", f"{got:#.{digits}g}"
+            return a, b
+    return repr(expected), repr(got)
 
 
 def numerical_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

@@ -13,6 +13,15 @@ import numpy as np
 from ..registry import CheckFailed, register
 from . import as_array, assert_close, assert_shape, call, numerical_grad, relative_error, rng, unpack
 
+#: Functions of minivi that compute what an exercise asks for: they raise while it is graded.
+FORBIDDEN = {
+    "01.unbroadcast": ["minivi.autodiff.ops.unbroadcast"],
+    "01.topological_order": ["minivi.autodiff.topological_order", "minivi.autodiff.tensor.topological_order"],
+    "01.numerical_gradient": ["minivi.autodiff.gradcheck.numerical_gradient", "minivi.autodiff.gradcheck.gradcheck"],
+    "01.gradcheck": ["minivi.autodiff.gradcheck.numerical_gradient", "minivi.autodiff.gradcheck.gradcheck"],
+}
+
+
 # ----------------------------------------------------------------------------------------------
 # VJPs
 
@@ -20,12 +29,13 @@ from . import as_array, assert_close, assert_shape, call, numerical_grad, relati
 @register(
     "01.vjp_mul",
     points=1,
-    hint="For c = a * b (elementwise), dc/da = b: multiply the upstream gradient g by the *other* "
-    "input, elementwise (and likewise for b).",
+    hint=("Each output c[i] depends on a[i] and b[i] only: what is dc[i]/da[i]?",
+          "For c = a * b (elementwise), dc/da = b: scale the upstream gradient g by the *other* input."),
 )
-def _check_vjp_mul(vjp_mul):
-    r = rng(101)
-    for shape in [(3,), (2, 3), (4, 1, 2), ()]:
+def _check_vjp_mul(vjp_mul, hidden=False):
+    r = rng(101, hidden)
+    shapes = [(3,), (2, 3), (4, 1, 2), ()] if not hidden else [(5,), (3, 2, 2), (), (1, 7)]
+    for shape in shapes:
         a, b, g = (np.asarray(r.standard_normal(shape)) for _ in range(3))
         context = f"for a, b, g of shape {shape}"
         out = call(vjp_mul, g, a, b, name="vjp_mul", arg_names=("g", "a", "b"))
@@ -39,12 +49,13 @@ def _check_vjp_mul(vjp_mul):
 @register(
     "01.vjp_matmul",
     points=2,
-    hint="Let the shapes guide you: g is (m, n), A is (m, k), B is (k, n). gA must be (m, k) and "
-    "gB must be (k, n); there is one way to build each from g and the *other* matrix (transposed).",
+    hint=("Let the shapes guide you: g is (m, n), A is (m, k), B is (k, n); gA must be (m, k), gB (k, n).",
+          "There is one way to build each gradient from g and the *other* matrix, transposed."),
 )
-def _check_vjp_matmul(vjp_matmul):
-    r = rng(102)
-    for m, k, n in [(2, 3, 4), (1, 5, 1), (4, 1, 3), (3, 3, 3)]:
+def _check_vjp_matmul(vjp_matmul, hidden=False):
+    r = rng(102, hidden)
+    sizes = [(2, 3, 4), (1, 5, 1), (4, 1, 3), (3, 3, 3)] if not hidden else [(5, 2, 3), (1, 1, 6), (3, 4, 2)]
+    for m, k, n in sizes:
         A, B, g = r.standard_normal((m, k)), r.standard_normal((k, n)), r.standard_normal((m, n))
         context = f"for A of shape {A.shape}, B of shape {B.shape}"
         out = call(vjp_matmul, g, A, B, name="vjp_matmul", arg_names=("g", "A", "B"))
@@ -56,12 +67,12 @@ def _check_vjp_matmul(vjp_matmul):
 @register(
     "01.vjp_exp",
     points=1,
-    hint="d exp(x)/dx = exp(x), and the forward pass already computed that: it is y. "
-    "Multiply the upstream gradient by y; do not call np.exp again.",
+    hint=("d exp(x)/dx = exp(x): which argument already holds that number?",
+          "The forward pass computed y = exp(x): multiply the upstream gradient by y; no np.exp again."),
 )
-def _check_vjp_exp(vjp_exp):
-    r = rng(103)
-    for shape in [(4,), (2, 3), ()]:
+def _check_vjp_exp(vjp_exp, hidden=False):
+    r = rng(103, hidden)
+    for shape in ([(4,), (2, 3), ()] if not hidden else [(6,), (), (2, 2, 2)]):
         x = np.asarray(r.uniform(-2.0, 2.0, shape))
         y, g = np.exp(x), np.asarray(r.standard_normal(shape))
         context = f"for x of shape {shape}"
@@ -81,15 +92,19 @@ def _check_vjp_exp(vjp_exp):
 @register(
     "01.vjp_sum",
     points=2,
-    hint="Each x[i] enters the sum once, so gx[i] = g[the output entry x[i] was summed into]. If "
-    "keepdims=False, first put the summed axis back (np.expand_dims; for axis=None g is a scalar), "
-    "then broadcast to x.shape (np.broadcast_to).",
+    hint=("Each x[i] enters the sum once: gx[i] is the entry of g that x[i] was summed into.",
+          "With keepdims=False the summed axis is gone from g: put it back (size 1), then broadcast "
+          "to x.shape; for axis=None g is a single number.",
+          "np.expand_dims and np.broadcast_to do those two steps; mind negative axes."),
 )
-def _check_vjp_sum(vjp_sum):
-    r = rng(104)
+def _check_vjp_sum(vjp_sum, hidden=False):
+    r = rng(104, hidden)
     cases = [
         ((3, 4), None, False), ((3, 4), None, True), ((3, 4), 0, False), ((3, 4), 1, True),
         ((2, 3, 4), 1, False), ((2, 3, 4), -1, False), ((2, 3, 4), -2, True), ((5,), 0, False),
+    ] if not hidden else [
+        ((4, 2), None, False), ((2, 5), 0, True), ((3, 2, 2), 2, False), ((3, 2, 2), -3, False),
+        ((2, 2, 3), 0, True), ((7,), -1, True), ((1, 3), 1, False),
     ]
     for shape, axis, keepdims in cases:
         x = r.standard_normal(shape)
@@ -104,15 +119,19 @@ def _check_vjp_sum(vjp_sum):
 @register(
     "01.unbroadcast",
     points=2,
-    hint="Broadcasting copies values, so the gradient adds up over the copies: sum g over the leading "
-    "axes broadcasting added (g.ndim - len(shape) of them), then over every axis where shape has "
-    "size 1 but g does not, with keepdims=True.",
+    hint=("Broadcasting copies a value to many places, so its gradient adds up over the copies.",
+          "Two kinds of copies: leading axes broadcasting added, and axes where `shape` has size 1.",
+          "Sum g over the first g.ndim - len(shape) axes, then (keepdims=True) over every axis where "
+          "shape has size 1 but g does not."),
 )
-def _check_unbroadcast(unbroadcast):
-    r = rng(105)
+def _check_unbroadcast(unbroadcast, hidden=False):
+    r = rng(105, hidden)
     cases = [
         ((10, 3), (10, 1)), ((4, 3), (3,)), ((2, 3), ()), ((5, 4), (1, 4)), ((2, 3, 4), (3, 1)),
         ((3,), (3,)), ((6, 2, 5), (2, 1)), ((3, 4), (1, 1)), ((2, 1, 3), (2, 1, 3)),
+    ] if not hidden else [
+        ((3, 5), (3, 1)), ((2, 6), (6,)), ((4,), ()), ((2, 2, 3), (1, 3)), ((5, 1, 4), (1, 1, 4)),
+        ((3, 2, 4), (2, 1)), ((2, 3), (2, 3)), ((2, 3, 1, 2), (3, 1, 1)),
     ]
     for g_shape, shape in cases:
         g = r.standard_normal(g_shape)
@@ -193,11 +212,12 @@ def _frame_depth() -> int:
 @register(
     "01.topological_order",
     points=3,
-    hint="Keep a set of visited nodes so a reused node is handled once, and replace recursion by an "
-    "explicit stack (a list) of nodes still to process; append a node to the order only after all "
-    "its parents have been appended.",
+    hint=("A node may be reached along many paths, and graphs can be 10,000 nodes deep.",
+          "Keep a set of visited nodes (each handled once) and an explicit stack (a list) instead of "
+          "recursion.",
+          "Append a node to the order only after all its parents have been appended."),
 )
-def _check_topological_order(topological_order):
+def _check_topological_order(topological_order, hidden=False):
     if not callable(topological_order):
         raise CheckFailed(f"expected your function topological_order, got {type(topological_order).__name__}")
     N = _Node
@@ -221,9 +241,9 @@ def _check_topological_order(topological_order):
     _validate_order(topological_order(node), node, "for a ladder of 12 diamonds", show=False)
 
     # A random DAG with reuse.
-    r = rng(106)
+    r = rng(106, hidden)
     nodes = [N("n0"), N("n1")]
-    for i in range(2, 200):
+    for i in range(2, 200 if not hidden else 260):
         k = int(r.integers(1, 4))
         nodes.append(N(f"n{i}", [nodes[int(j)] for j in r.integers(0, i, size=k)]))
     has_child = {id(p) for n in nodes for p in n.parents}
@@ -264,13 +284,14 @@ def _grad_sin(x):
 @register(
     "01.numerical_gradient",
     points=2,
-    hint="For each index i (np.ndindex(x.shape)), evaluate f at x with x[i] nudged by +eps and by -eps "
-    "and use (f(x + eps e_i) - f(x - eps e_i)) / (2 eps); work on a copy of x (x.astype(float) "
-    "or x.copy()) and use the eps you are given.",
+    hint=("Nudge one entry of x at a time, both ways, and watch f change.",
+          "For each index i (np.ndindex(x.shape)): (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), with the "
+          "eps you are given.",
+          "Work on a float copy of x, and put each entry back exactly after nudging it."),
 )
-def _check_numerical_gradient(numerical_gradient):
-    r = rng(107)
-    for shape in [(4,), (2, 3), ()]:
+def _check_numerical_gradient(numerical_gradient, hidden=False):
+    r = rng(107, hidden)
+    for shape in ([(4,), (2, 3), ()] if not hidden else [(3,), (2, 2, 2), ()]):
         x = np.asarray(r.uniform(-2.0, 2.0, shape))
         context = f"for f(x) = sum(sin(x) * x**2) at x of shape {shape}"
         got = as_array(call(numerical_gradient, _f_sin, x, name="numerical_gradient",
@@ -321,12 +342,13 @@ def _grad_sparse(x):
 @register(
     "01.gradcheck",
     points=2,
-    hint="Compare grad_f(x) with your numerical_gradient(f, x) using a relative error "
-    "|a - n| / max(|a|, |n|, tiny) (so zero gradients are fine), and return True only when its "
-    "largest value is below a tolerance like 1e-5.",
+    hint=("Compare the analytic gradient with central differences, entry by entry.",
+          "Use a relative error |a - n| / max(|a|, |n|, tiny) so that zero gradients are fine, and "
+          "compare its largest value with tol.",
+          "Use the tol argument you are given (the check calls gradcheck with several)."),
 )
-def _check_gradcheck(gradcheck):
-    r = rng(108)
+def _check_gradcheck(gradcheck, hidden=False):
+    r = rng(108, hidden)
     x_sin = r.uniform(-2.0, 2.0, (5,))
     x_lse = r.standard_normal((3, 4))
     x_sparse = r.uniform(0.5, 1.5, (4,))
@@ -349,11 +371,65 @@ def _check_gradcheck(gradcheck):
         ("f(x) = logsumexp(x) with one entry of the gradient 1% too large",
          _f_lse, off_by_one_percent, x_lse, False),
     ]
-    for description, f, grad_f, x, expected in cases:
-        got = call(gradcheck, f, grad_f, x, name="gradcheck", arg_names=("f", "grad_f", "x"))
+    def off_by(factor):
+        return lambda x: _grad_sin(x) * factor
+
+    cases = [(d, f, g, x, e, None) for d, f, g, x, e in cases]
+    # The tolerance is the caller's: a gradient 0.1% off passes at tol=1e-2 and fails at tol=1e-4,
+    # and a correct one passes even at tol=1e-7 (central differences are that accurate here).
+    cases += [
+        ("f(x) = sum(sin(x) * x**2) with its gradient 0.1% too large, tol=1e-2", _f_sin, off_by(1.001), x_sin,
+         True, 1e-2),
+        ("f(x) = sum(sin(x) * x**2) with its gradient 0.1% too large, tol=1e-4", _f_sin, off_by(1.001), x_sin,
+         False, 1e-4),
+        ("f(x) = sum(sin(x) * x**2) with its correct gradient, tol=1e-7", _f_sin, _grad_sin, x_sin, True, 1e-7),
+    ]
+    if hidden:
+        cases = cases[::-1]
+    for description, f, grad_f, x, expected, tol in cases:
+        kwargs = {} if tol is None else {"tol": tol}
+        got = call(gradcheck, f, grad_f, x, name="gradcheck", arg_names=("f", "grad_f", "x"), **kwargs)
         if not isinstance(got, (bool, np.bool_)):
             raise CheckFailed(f"gradcheck should return True or False, got {type(got).__name__} {got!r} "
                               f"for {description}")
         if bool(got) != expected:
             verdict = "a correct" if expected else "a wrong"
             raise CheckFailed(f"gradcheck returned {bool(got)} for {verdict} gradient: {description}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Choosing eps: the chapter's trade-off between truncation and rounding, measured by the learner
+
+
+@register(
+    "01.best_eps",
+    points=2,
+    hint=("Try every eps of the grid and measure how far each central difference is from df(x).",
+          "The error of a central difference is |(f(x + eps) - f(x - eps)) / (2 eps) - df(x)|; return the "
+          "eps (an element of eps_grid) where it is smallest."),
+)
+def _check_best_eps(best_eps, hidden=False):
+    grid = [10.0 ** -e for e in range(1, 13)] if not hidden else [10.0 ** -e for e in np.arange(1.0, 14.0, 0.5)]
+    cases = [("sin", np.sin, np.cos, 1.0), ("exp", np.exp, np.exp, 0.5)] if not hidden else \
+        [("cos", np.cos, lambda x: -np.sin(x), 2.0), ("x**5", lambda x: x ** 5, lambda x: 5 * x ** 4, 1.3),
+         ("tanh", np.tanh, lambda x: 1 - np.tanh(x) ** 2, -0.4)]
+    for what, f, df, x in cases:
+        got = call(best_eps, f, df, x, list(grid), name="best_eps", arg_names=("f", "df", "x", "eps_grid"))
+        context = f"for f = {what} at x = {x}"
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"best_eps should return one eps from eps_grid, got {type(got).__name__} {got!r} "
+                              f"{context}") from None
+        if not np.any(np.isclose(grid, got, rtol=1e-12, atol=0.0)):
+            raise CheckFailed(f"best_eps returned {got!r} {context}, which is not an element of eps_grid")
+        errors = np.array([abs((f(x + e) - f(x - e)) / (2 * e) - df(x)) for e in grid])
+        mine = errors[int(np.argmin(np.abs(np.array(grid) - got)))]
+        if mine > errors.min() * (1 + 1e-9) + 1e-300:
+            raise CheckFailed(f"best_eps returned eps = {got:g} {context}; its central difference is off by "
+                              f"{mine:.2e}, but eps = {grid[int(np.argmin(errors))]:g} is off by only "
+                              f"{errors.min():.2e}")
+        # The chapter's claim: neither a large eps (truncation) nor a tiny one (rounding) wins.
+        if not 1e-8 <= got <= 1e-3:
+            raise CheckFailed(f"best_eps returned eps = {got:g} {context}: the best eps for a central difference "
+                              "in float64 lies between 1e-8 and 1e-3")

@@ -14,7 +14,7 @@ from scipy.special import logsumexp
 from ... import autodiff as mv
 from ...autodiff.tensor import Tensor
 from ..registry import CheckFailed, register
-from . import as_array, assert_close, assert_shape, call, rng
+from . import as_array, assert_close, assert_shape, call, rng, unpack
 
 # ----------------------------------------------------------------------------------------------
 # Helpers
@@ -68,11 +68,16 @@ def _gradcheck(f, inputs, names, what: str) -> None:
 @register(
     "03.count_parameters",
     points=1,
-    hint="Layer l maps n_{l-1} inputs to n_l outputs with a weight matrix and a bias vector: count the "
-    "numbers in both, for every pair of consecutive sizes, and add them up.",
+    hint=(
+        'Each layer has a weight matrix and a bias vector: how many numbers in each?',
+        "Layer l maps n_{l-1} inputs to n_l outputs with a weight matrix and a bias vector: count the "
+        "numbers in both, for every pair of consecutive sizes, and add them up.",
+    ),
 )
-def _check_count_parameters(count_parameters):
+def _check_count_parameters(count_parameters, hidden=False):
     cases = [[784, 512, 512, 10], [5, 3], [2, 1], [10, 20, 30, 40, 50], [784, 10], [1, 1, 1]]
+    if hidden:
+        cases = [[3, 7], [784, 256, 10], [6, 1, 6], [1, 2, 3, 4, 5, 6], [100, 100]]
     for sizes in cases:
         got = call(count_parameters, list(sizes), name="count_parameters", arg_names=("sizes",))
         if got is None:
@@ -111,12 +116,16 @@ def _make_layer(Linear, n_in: int, n_out: int, seed: int):
 @register(
     "03.linear_forward",
     points=2,
-    hint="In __init__, draw W of shape (in_features, out_features) uniformly in [-a, a] with "
-    "a = sqrt(6 / (in_features + out_features)) using the rng you are given (rng.uniform), start b at zero, "
-    "and make both mv.tensor(..., requires_grad=True). The forward pass is η = x W + b, with Tensor "
-    "operations only.",
+    hint=(
+        "Two jobs: initialise W with Glorot's uniform range and b at zero, then compute η = x W + b.",
+        'Draw W with the rng you are given, as learnable tensors (requires_grad=True).',
+        "In __init__, draw W of shape (in_features, out_features) uniformly in [-a, a] with "
+        "a = sqrt(6 / (in_features + out_features)) using the rng you are given (rng.uniform), start b at zero, "
+        "and make both mv.tensor(..., requires_grad=True). The forward pass is η = x W + b, with Tensor "
+        "operations only.",
+    ),
 )
-def _check_linear(Linear):
+def _check_linear(Linear, hidden=False):
     # Parameters: shapes, learnable tensors, initial values.
     n_in, n_out = 300, 200
     layer = _make_layer(Linear, n_in, n_out, seed=0)
@@ -157,7 +166,7 @@ def _check_linear(Linear):
                           "the weights with the rng you are given")
 
     # The forward pass: values against NumPy, for several batch sizes, with a non-zero bias.
-    r = rng(301)
+    r = rng(301, hidden)
     for n_in, n_out, n in [(3, 4, 5), (6, 2, 1), (1, 3, 4), (5, 5, 2)]:
         layer = _make_layer(Linear, n_in, n_out, seed=2)
         layer.b = mv.tensor(r.standard_normal(n_out), requires_grad=True)   # a bias that shows
@@ -218,11 +227,14 @@ def _diagnose_mlp(got, x, params, np_act) -> str:
 @register(
     "03.mlp_forward",
     points=2,
-    hint="Start from h = x; for each (W, b) compute η = h W + b, then h = activation(η) on every layer but "
-    "the last; return the last η (the logits). Use Tensor operations throughout.",
+    hint=(
+        'An MLP alternates linear maps and activations; the last layer has no activation.',
+        "Start from h = x; for each (W, b) compute η = h W + b, then h = activation(η) on every layer but "
+        "the last; return the last η (the logits). Use Tensor operations throughout.",
+    ),
 )
-def _check_mlp_forward(mlp_forward):
-    r = rng(302)
+def _check_mlp_forward(mlp_forward, hidden=False):
+    r = rng(302, hidden)
     cases = [([4, 6, 5, 3], 7, "tanh"), ([4, 6, 5, 3], 1, "relu"), ([3, 8, 2], 5, "sigmoid"),
              ([5, 3], 4, "relu"), ([2, 4, 4, 4, 3], 6, "tanh")]
     for sizes, n, act_name in cases:
@@ -274,12 +286,16 @@ def _np_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
 @register(
     "03.cross_entropy",
     points=2,
-    hint="log p(y = k | η) = η_k − logsumexp(η) = log_softmax(η)_k: take mv.log_softmax over the class "
-    "axis (never log of softmax, which underflows to log 0), pick each row's label entry with integer-array "
-    "indexing, and return minus the mean over the batch.",
+    hint=(
+        'The loss is minus the mean log-probability of the right label under softmax(η).',
+        'log softmax(η)_k = η_k − logsumexp(η): never take the log of softmax itself.',
+        "log p(y = k | η) = η_k − logsumexp(η) = log_softmax(η)_k: take mv.log_softmax over the class "
+        "axis (never log of softmax, which underflows to log 0), pick each row's label entry with integer-array "
+        "indexing, and return minus the mean over the batch.",
+    ),
 )
-def _check_cross_entropy(cross_entropy):
-    r = rng(303)
+def _check_cross_entropy(cross_entropy, hidden=False):
+    r = rng(303, hidden)
     cases = [(6, 4), (1, 10), (5, 2), (8, 3)]
     for n, k in cases:
         logits = r.standard_normal((n, k)) * 3.0
@@ -331,3 +347,42 @@ def _check_cross_entropy(cross_entropy):
     labels = np.array([2, 0, 1, 1, 3])
     _gradcheck(lambda z: cross_entropy(z, labels), [r.standard_normal((5, 4))], ("logits",),
                "your cross_entropy")
+
+
+# ----------------------------------------------------------------------------------------------
+# 03.accuracy: a test accuracy is a stochastic number, reported with its standard error
+
+
+@register(
+    "03.accuracy",
+    points=1,
+    hint=("The prediction is the class with the largest logit; the accuracy is a mean of 0/1 outcomes.",
+          "The standard error of a mean of n Bernoulli outcomes with rate a is sqrt(a (1 - a) / n)."),
+)
+def _check_accuracy(accuracy, hidden=False):
+    r = rng(304, hidden)
+    sizes = [(50, 10, 0.7), (7, 3, 0.5), (1000, 10, 0.97)] if not hidden else [(64, 5, 0.3), (3, 2, 1.0),
+                                                                               (500, 10, 0.88)]
+    for n, k, rate in sizes:
+        labels = r.integers(0, k, n)
+        logits = r.standard_normal((n, k))
+        right = r.random(n) < rate           # make these rows predict their label
+        logits[right, labels[right]] = logits[right].max(axis=1) + r.uniform(0.1, 1.0, right.sum())
+        wrong_rows = ~right
+        if wrong_rows.any():                 # and the others predict another class
+            other = (labels[wrong_rows] + 1 + r.integers(0, k - 1, wrong_rows.sum())) % k
+            logits[wrong_rows, other] = logits[wrong_rows].max(axis=1) + r.uniform(0.1, 1.0, wrong_rows.sum())
+        context = f"for {n} rows of {k} logits"
+        out = call(accuracy, logits, labels, name="accuracy", arg_names=("logits", "labels"))
+        acc, se = unpack(out, ("accuracy", "standard_error"), "accuracy(logits, labels)")
+        acc, se = float(as_array(acc, "accuracy")), float(as_array(se, "standard error"))
+        a = float(np.mean(right))
+        if not np.isclose(acc, a, rtol=0, atol=1e-12):
+            raise CheckFailed(f"accuracy {context} is {acc:.6g}, but {int(right.sum())} of {n} rows have their "
+                              f"largest logit at the label ({a:.6g})")
+        expected = float(np.sqrt(a * (1 - a) / n))
+        if not np.isclose(se, expected, rtol=1e-9, atol=1e-15):
+            why = " (that is the standard deviation of one outcome: divide by n under the root)" \
+                if np.isclose(se, np.sqrt(a * (1 - a))) else ""
+            raise CheckFailed(f"the standard error {context} with accuracy {a:.4g} is {se:.6g}, expected "
+                              f"{expected:.6g}{why}")

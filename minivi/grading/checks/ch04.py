@@ -9,13 +9,28 @@ standard error σ/√n of a sample mean for the bootstrap.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..registry import CheckFailed, register
 from . import as_array, assert_close, assert_shape, call, rng
 
 # ----------------------------------------------------------------------------------------------
 # 04.l2_log_prior
+
+
+def _norm_logpdf(x: np.ndarray, sigma: float) -> np.ndarray:
+    """log N(x; 0, σ²), elementwise (scipy.stats' formula, without importing scipy.stats)."""
+    return -0.5 * (x / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+
+
+def _logistic_logpdf(x: np.ndarray) -> np.ndarray:
+    """The standard logistic density's log: log σ(x) + log σ(-x)."""
+    return special.log_expit(x) + special.log_expit(-x)
+
+
+def _beta_logpdf(t: np.ndarray, a: float, b: float) -> np.ndarray:
+    """log Beta(t; a, b) on (0, 1)."""
+    return special.xlogy(a - 1, t) + special.xlog1py(b - 1, -t) - special.betaln(a, b)
 
 
 def _engine():
@@ -27,13 +42,16 @@ def _engine():
 @register(
     "04.l2_log_prior",
     points=2,
-    hint="log N(w; 0, σ²I) = Σ_i [−w_i²/(2σ²) − ½ log(2πσ²)]: the second term is the normalising constant, "
-    "one per entry of w (w.size of them). Build it from tensor operations ((w * w).sum()) so that the "
-    "gradient flows; use math.log / np.log only for the constant.",
+    hint=(
+        'A Gaussian log-density has a quadratic term and a normalising constant: count the constants.',
+        "log N(w; 0, σ²I) = Σ_i [−w_i²/(2σ²) − ½ log(2πσ²)]: the second term is the normalising constant, "
+        "one per entry of w (w.size of them). Build it from tensor operations ((w * w).sum()) so that the "
+        "gradient flows; use math.log / np.log only for the constant.",
+    ),
 )
-def _check_l2_log_prior(gaussian_log_prior):
+def _check_l2_log_prior(gaussian_log_prior, hidden=False):
     mv = _engine()
-    r = rng(401)
+    r = rng(401, hidden)
     for shape, sigma in [((5,), 1.0), ((3, 4), 0.3), ((2, 3, 2), 2.5), ((1,), 0.05)]:
         w_np = r.standard_normal(shape) * sigma * 1.5
         w = mv.tensor(w_np, dtype="float64", requires_grad=True)
@@ -47,13 +65,13 @@ def _check_l2_log_prior(gaussian_log_prior):
         if out.size != 1:
             raise CheckFailed(f"gaussian_log_prior(w, sigma) should be one number (the log-density of the whole "
                               f"vector, summed over entries), got shape {out.shape} {context}")
-        expected = float(stats.norm.logpdf(w_np, 0.0, sigma).sum())
+        expected = float(_norm_logpdf(w_np, sigma).sum())
         got = float(out.item())
         if not np.isclose(got, expected, rtol=1e-6, atol=1e-9):
             # Same error for a second w of the same shape: a missing or wrong constant term.
             w2 = r.standard_normal(shape) * sigma
             got2 = float(gaussian_log_prior(mv.tensor(w2, dtype="float64"), sigma).item())
-            offset, offset2 = got - expected, got2 - float(stats.norm.logpdf(w2, 0.0, sigma).sum())
+            offset, offset2 = got - expected, got2 - float(_norm_logpdf(w2, sigma).sum())
             if np.isclose(offset, offset2, rtol=1e-7, atol=1e-9):
                 raise CheckFailed(
                     f"gaussian_log_prior(w, sigma) {context} is off by the same amount ({offset:+.6g}) for two "
@@ -61,7 +79,7 @@ def _check_l2_log_prior(gaussian_log_prior):
                     f"(expected {expected:.6g}, got {got:.6g})"
                 )
             raise CheckFailed(f"gaussian_log_prior(w, sigma) is wrong {context}: expected {expected:.6g} "
-                              f"(the sum of scipy.stats.norm.logpdf(w, 0, sigma)), got {got:.6g}")
+                              f"(the sum of log N(w_i; 0, sigma²)), got {got:.6g}")
         if not out.requires_grad:
             raise CheckFailed(f"gaussian_log_prior(w, sigma) {context} does not depend on w in the engine's graph "
                               "(requires_grad is False): compute it from w with tensor operations, not from w.data")
@@ -83,12 +101,16 @@ def _dropout_call(dropout, x, p, seed_or_rng, training=True):
 @register(
     "04.dropout",
     points=2,
-    hint="Draw one uniform number per entry with rng.random(x.shape); keep the entry where it is >= p and "
-    "multiply the kept ones by 1/(1 - p) so the mean is unchanged. With training=False (or p = 0) return x. "
-    "Reject p outside [0, 1) with a ValueError.",
+    hint=(
+        'Each entry is kept independently with probability 1 - p; the kept ones are scaled so the mean stays.',
+        'Inverted dropout: scale by 1/(1 - p) while training, do nothing at evaluation; reject bad p.',
+        "Draw one uniform number per entry with rng.random(x.shape); keep the entry where it is >= p and "
+        "multiply the kept ones by 1/(1 - p) so the mean is unchanged. With training=False (or p = 0) return x. "
+        "Reject p outside [0, 1) with a ValueError.",
+    ),
 )
-def _check_dropout(dropout):
-    r = rng(402)
+def _check_dropout(dropout, hidden=False):
+    r = rng(402, hidden)
     x = r.standard_normal((3, 4, 5))
     for p in (0.3, 0.8):
         out = _dropout_call(dropout, x, p, 0, training=False)
@@ -153,17 +175,19 @@ def _logistic_beta_logpdf(phi: np.ndarray, a: float, b: float) -> np.ndarray:
 @register(
     "04.logit_density",
     points=2,
-    hint="θ = σ(φ) and dθ/dφ = σ(φ)(1 − σ(φ)), so log p_φ(φ) = log p_θ(σ(φ)) + log σ(φ) + log(1 − σ(φ)). "
-    "For large |φ| compute the two logs stably: log σ(φ) = scipy.special.log_expit(φ) and "
-    "log(1 − σ(φ)) = log_expit(−φ).",
+    hint=(
+        'Change of variables: p_φ(φ) = p_θ(θ(φ)) |dθ/dφ|, with θ = σ(φ).',
+        "θ = σ(φ) and dθ/dφ = σ(φ)(1 − σ(φ)), so log p_φ(φ) = log p_θ(σ(φ)) + log σ(φ) + log(1 − σ(φ)). "
+        "For large |φ| compute the two logs stably: log σ(φ) = scipy.special.log_expit(φ) and "
+        "log(1 − σ(φ)) = log_expit(−φ).",
+    ),
 )
-def _check_logit_density(logit_log_density):
-    phi = np.linspace(-8.0, 8.0, 33)
-    cases = [
-        ("θ ~ Uniform(0, 1)", lambda t: np.zeros_like(t), stats.logistic.logpdf(phi)),
-        ("θ ~ Beta(4, 2)", lambda t: stats.beta.logpdf(t, 4, 2), _logistic_beta_logpdf(phi, 4, 2)),
-        ("θ ~ Beta(0.5, 3)", lambda t: stats.beta.logpdf(t, 0.5, 3), _logistic_beta_logpdf(phi, 0.5, 3)),
-    ]
+def _check_logit_density(logit_log_density, hidden=False):
+    phi = np.linspace(-8.0, 8.0, 33) if not hidden else np.linspace(-11.0, 9.5, 27)
+    shapes = [(4, 2), (0.5, 3)] if not hidden else [(2.5, 7), (3, 0.7)]
+    cases = [("θ ~ Uniform(0, 1)", lambda t: np.zeros_like(t), _logistic_logpdf(phi))]
+    cases += [(f"θ ~ Beta({a:g}, {b:g})", lambda t, a=a, b=b: _beta_logpdf(t, a, b), _logistic_beta_logpdf(phi, a, b))
+              for a, b in shapes]
     for name, log_p_theta, expected in cases:
         got = call(logit_log_density, log_p_theta, phi, name="logit_log_density", arg_names=("log_p_theta", "phi"))
         assert_close(got, expected, "logit_log_density(log_p_theta, phi)",
@@ -171,7 +195,7 @@ def _check_logit_density(logit_log_density):
 
     # A density in φ integrates to one.
     grid = np.linspace(-40.0, 40.0, 16001)
-    dens = np.exp(as_array(call(logit_log_density, lambda t: stats.beta.logpdf(t, 4, 2), grid,
+    dens = np.exp(as_array(call(logit_log_density, lambda t: _beta_logpdf(t, 4, 2), grid,
                                 name="logit_log_density"), "logit_log_density(...)"))
     mass = float(np.sum(dens) * (grid[1] - grid[0]))
     if not abs(mass - 1.0) < 1e-4:
@@ -181,7 +205,7 @@ def _check_logit_density(logit_log_density):
     tails = np.array([-50.0, 50.0])
     got = as_array(call(logit_log_density, lambda t: np.zeros_like(t), tails, name="logit_log_density"),
                    "logit_log_density(...)")
-    assert_close(got, stats.logistic.logpdf(tails), "logit_log_density(uniform, phi)",
+    assert_close(got, _logistic_logpdf(tails), "logit_log_density(uniform, phi)",
                  "at phi = [-50, 50] (far tails: 1 − σ(50) rounds to 0 in float64)", rtol=1e-9)
 
 
@@ -204,13 +228,16 @@ class _SpyFit:
 @register(
     "04.bootstrap",
     points=3,
-    hint="For each of the n_boot replicates draw n row indices with replacement from rng "
-    "(rng.integers(0, n, size=n)), refit on X[idx], y[idx] (the same rows for both), and stack the "
-    "fitted parameter vectors into an (n_boot, P) array.",
+    hint=(
+        'A bootstrap replicate refits on a resample of the rows, drawn with replacement.',
+        'Draw the n row indices from the rng you are given and use the same rows of X and y; one fitted parameter vector per replicate, stacked into an (n_boot, P) array.',
+        "The check watches which rows each refit sees and replays your rng: draw each replicate's indices "
+        "from rng (integers in [0, n)), not from np.random or a new generator.",
+    ),
 )
-def _check_bootstrap(bootstrap):
+def _check_bootstrap(bootstrap, hidden=False):
     n, n_boot = 40, 25
-    X = np.column_stack([np.arange(n, dtype=float), rng(403).standard_normal(n)])   # column 0 = the row's id
+    X = np.column_stack([np.arange(n, dtype=float), rng(403, hidden).standard_normal(n)])   # column 0 = the row's id
     y = 10.0 * np.arange(n)                                                           # y = 10 × the row's id
     spy = _SpyFit()
     out = as_array(call(bootstrap, spy, X, y, n_boot, rng(0), name="bootstrap",
@@ -251,7 +278,7 @@ def _check_bootstrap(bootstrap):
 
     # The standard error of a sample mean: the bootstrap's spread should match s / √n.
     n2, sigma = 100, 2.0
-    data = rng(404).normal(3.0, sigma, size=n2)
+    data = rng(404, hidden).normal(3.0, sigma, size=n2)
     reps = as_array(call(bootstrap, lambda Xs, ys: np.array([ys.mean()]), data[:, None], data, 2000, rng(5),
                          name="bootstrap"), "bootstrap(mean, ...)")
     assert_shape(reps, (2000, 1), "bootstrap(mean of y, X, y, n_boot=2000, rng)")
@@ -263,3 +290,81 @@ def _check_bootstrap(bootstrap):
             f"s/√n = {se_plugin:.3f}), the standard deviation of your 2000 bootstrap means is {se_boot:.3f}, "
             "more than 8% away: resample n rows with replacement for every replicate"
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# 04.choose_lambda: hyper-parameters are chosen on a validation split carved from the training data
+
+
+class _SplitSpy:
+    """fit(X, y, lam) and loss(params, X, y) that record which rows (column 0 of X) each call saw."""
+
+    def __init__(self, losses: dict):
+        self.losses, self.fits, self.evals = losses, [], []
+
+    def fit(self, X, y, lam):
+        rows = np.asarray(X)[:, 0].astype(int)
+        self.fits.append((float(lam), tuple(sorted(rows))))
+        return {"lam": float(lam), "rows": set(rows.tolist())}
+
+    def loss(self, params, X, y):
+        rows = np.asarray(X)[:, 0].astype(int)
+        self.evals.append((params["lam"], tuple(sorted(rows)), params["rows"]))
+        return self.losses[params["lam"]]
+
+
+@register(
+    "04.choose_lambda",
+    points=2,
+    hint=("The test set is never used to choose: hold out part of the TRAINING data and compare λs there.",
+          "Permute the row indices with rng, keep the first round(valid_fraction n) as the validation rows, "
+          "fit each λ on the other rows and score it on the held-out ones; return the λ with the lowest loss."),
+)
+def _check_choose_lambda(choose_lambda, hidden=False):
+    r = rng(405, hidden)
+    cases = [(50, 0.2, [0.01, 0.1, 1.0, 10.0]), (31, 0.3, [1.0, 2.0, 3.0])] if not hidden else \
+        [(40, 0.25, [0.5, 5.0, 50.0, 500.0, 5000.0]), (17, 0.2, [1e-3, 1e-2])]
+    for n, fraction, lambdas in cases:
+        X = np.column_stack([np.arange(n, dtype=float), r.standard_normal(n)])
+        y = r.standard_normal(n)
+        losses = dict(zip(map(float, lambdas), r.permutation(len(lambdas)).astype(float) + 1.0))
+        spy = _SplitSpy(losses)
+        context = f"for n = {n} rows, valid_fraction = {fraction}, lambdas = {lambdas}"
+        got = call(choose_lambda, spy.fit, spy.loss, X, y, list(lambdas), np.random.default_rng(7),
+                   valid_fraction=fraction, name="choose_lambda", arg_names=("fit", "loss", "X", "y"))
+        if sorted(lam for lam, _ in spy.fits) != sorted(map(float, lambdas)):
+            raise CheckFailed(f"choose_lambda called fit with λ = {[lam for lam, _ in spy.fits]} {context}; fit "
+                              "each λ once")
+        if len({rows for _, rows in spy.fits}) != 1 or len({rows for _, rows, _ in spy.evals}) != 1:
+            raise CheckFailed(f"choose_lambda used different training or validation rows for different λ {context}: "
+                              "compare every λ on the same split")
+        if not spy.evals:
+            raise CheckFailed(f"choose_lambda never called loss {context}")
+        train, valid = set(spy.fits[0][1]), set(spy.evals[0][1])
+        if train & valid:
+            raise CheckFailed(f"choose_lambda scored λ on {len(train & valid)} rows it was also fitted on {context}: "
+                              "the validation rows must be held out of the fit")
+        if train | valid != set(range(n)):
+            raise CheckFailed(f"choose_lambda left {n - len(train | valid)} rows out of both the fit and the "
+                              f"validation {context}")
+        if abs(len(valid) - fraction * n) > 1:
+            raise CheckFailed(f"choose_lambda held out {len(valid)} of {n} rows {context}; valid_fraction asks for "
+                              f"about {fraction * n:.0f}")
+        if any(params_rows != set(rows) for _, _, params_rows in spy.evals for rows in [spy.fits[0][1]]):
+            raise CheckFailed(f"choose_lambda scored parameters that were not fitted on its training rows {context}")
+        best = min(losses, key=losses.get)
+        if not isinstance(got, (int, float, np.floating, np.integer)) or float(got) != best:
+            raise CheckFailed(f"choose_lambda returned {got!r} {context}; the validation losses were "
+                              f"{ {lam: losses[lam] for lam in map(float, lambdas)} }, so the answer is λ = {best:g}")
+        # The split comes from rng: the same seed gives the same split, another seed another one.
+        again, other = _SplitSpy(losses), _SplitSpy(losses)
+        call(choose_lambda, again.fit, again.loss, X, y, list(lambdas), np.random.default_rng(7),
+             valid_fraction=fraction, name="choose_lambda")
+        call(choose_lambda, other.fit, other.loss, X, y, list(lambdas), np.random.default_rng(8),
+             valid_fraction=fraction, name="choose_lambda")
+        if again.evals[0][1] != spy.evals[0][1]:
+            raise CheckFailed(f"two calls with rng = default_rng(7) held out different rows {context}: split with "
+                              "the rng you are given")
+        if other.evals[0][1] == spy.evals[0][1]:
+            raise CheckFailed(f"rng = default_rng(7) and default_rng(8) held out the same rows {context}: draw the "
+                              "split at random with rng (not the first or last rows)")

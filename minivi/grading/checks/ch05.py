@@ -33,12 +33,15 @@ def _near(value: float, target: float, tol: float) -> bool:
 @register(
     "05.corrupt",
     points=2,
-    hint="Draw a keep-mask m = rng.random(y.shape) >= p (one independent draw per entry), multiply, then "
-    "add std * rng.standard_normal(y.shape) to every entry. Use only the rng you are given, and build a "
-    "new array instead of writing into y.",
+    hint=(
+        'Two independent corruptions per entry: a Bernoulli keep-mask and additive Gaussian noise.',
+        "Draw a keep-mask m = rng.random(y.shape) >= p (one independent draw per entry), multiply, then "
+        "add std * rng.standard_normal(y.shape) to every entry. Use only the rng you are given, and build a "
+        "new array instead of writing into y.",
+    ),
 )
-def _check_corrupt(corrupt):
-    r = rng(501)
+def _check_corrupt(corrupt, hidden=False):
+    r = rng(501, hidden)
     # Shapes are kept, and p = std = 0 leaves the data as it is.
     for shape in [(7,), (3, 4), (2, 3, 5)]:
         y = r.uniform(0.1, 1.0, shape)
@@ -169,13 +172,16 @@ def _run_loss(dae_loss, kind, encoder, decoder, Y, Yt, what):
 @register(
     "05.dae_loss",
     points=3,
-    hint="η = decoder(encoder(y_tilde)); per entry (y − η)² or softplus(η) − y·η (mv.softplus is stable for "
-    "any η, log(sigmoid(η)) is not); then .sum(axis=1).mean(). The target is the clean y.",
+    hint=(
+        'Encode the corrupted input, decode, and compare with the CLEAN input.',
+        "η = decoder(encoder(y_tilde)); per entry (y − η)² or softplus(η) − y·η (mv.softplus is stable for "
+        "any η, log(sigmoid(η)) is not); then .sum(axis=1).mean(). The target is the clean y.",
+    ),
 )
-def _check_dae_loss(dae_loss):
+def _check_dae_loss(dae_loss, hidden=False):
     if not callable(dae_loss):
         raise CheckFailed(f"expected your function dae_loss, got {type(dae_loss).__name__}")
-    r = rng(502)
+    r = rng(502, hidden)
     n, d, k = 6, 5, 3
     with mv.default_dtype("float64"):
         A = mv.tensor(r.standard_normal((d, k)), requires_grad=True)
@@ -259,11 +265,14 @@ def _pca_data(r, n, d):
 @register(
     "05.pca",
     points=2,
-    hint="Centre the data with its column means, take the SVD of the centred data, x_c = U S Vᵀ, and return the mean "
-    "and the first k rows of Vᵀ as columns (shape (d, k)): the directions of largest variance.",
+    hint=(
+        'The principal directions are the top right-singular vectors of the centred data.',
+        "Centre the data with its column means, take the SVD of the centred data, x_c = U S Vᵀ, and return the mean "
+        "and the first k rows of Vᵀ as columns (shape (d, k)): the directions of largest variance.",
+    ),
 )
-def _check_pca(pca):
-    r = rng(503)
+def _check_pca(pca, hidden=False):
+    r = rng(503, hidden)
     for n, d, k in [(200, 6, 1), (200, 6, 3), (50, 10, 4), (300, 5, 5)]:
         x = _pca_data(r, n, d)
         context = f"for x of shape {x.shape} and k={k}"
@@ -299,11 +308,14 @@ def _check_pca(pca):
 @register(
     "05.masked_error",
     points=1,
-    hint="mask is True where a pixel was observed: square the errors, keep the entries where mask is False, "
-    "sum over the pixels of each image and average over the images.",
+    hint=(
+        'Only the missing pixels count; mask is True where a pixel is observed.',
+        "mask is True where a pixel was observed: square the errors, keep the entries where mask is False, "
+        "sum over the pixels of each image and average over the images.",
+    ),
 )
-def _check_masked_error(masked_error):
-    r = rng(504)
+def _check_masked_error(masked_error, hidden=False):
+    r = rng(504, hidden)
     for n, d in [(5, 8), (1, 3), (40, 20)]:
         x, recon = r.uniform(0, 1, (n, d)), r.uniform(0, 1, (n, d))
         mask = r.random((n, d)) < 0.6
@@ -327,3 +339,51 @@ def _check_masked_error(masked_error):
         elif np.isclose(value, float((np.abs(x - recon) * ~mask).sum(axis=1).mean()), rtol=1e-8):
             why = "; that is the absolute error: square the differences"
         raise CheckFailed(f"masked_error(x, recon, mask) {context}: expected {expected:.6g}, got {value:.6g}{why}")
+
+
+# ----------------------------------------------------------------------------------------------
+# 05.reconstruction_errors: how the linear auto-encoder's error falls with the code size k
+
+
+@register(
+    "05.reconstruction_errors",
+    points=2,
+    hint=("Fit on the training rows, measure on the validation rows: one error per k.",
+          "For each k: mean, V = pca(x_train, k); centre x_valid with the TRAINING mean, project onto V and back "
+          "(x̂ = mean + (x − mean) V Vᵀ), and average the per-row sum of squared errors."),
+)
+def _check_reconstruction_errors(reconstruction_errors, hidden=False):
+    r = rng(505, hidden)
+    cases = [(120, 40, 8, 3), (60, 30, 5, 2)] if not hidden else [(90, 25, 7, 4), (200, 50, 10, 1)]
+    for n_train, n_valid, d, rank in cases:
+        basis = r.standard_normal((rank, d)) * 3.0
+        mean = r.uniform(-2, 2, d)
+        x = r.standard_normal((n_train + n_valid, rank)) @ basis + mean + 0.05 * r.standard_normal((n_train + n_valid, d))
+        x_train, x_valid = x[:n_train], x[n_train:]
+        ks = list(range(1, d + 1))
+        context = f"for x_train of shape {x_train.shape}, x_valid of shape {x_valid.shape} (data of rank {rank} plus noise)"
+        got = as_array(call(reconstruction_errors, x_train, x_valid, ks, name="reconstruction_errors",
+                            arg_names=("x_train", "x_valid", "ks")), "reconstruction_errors(x_train, x_valid, ks)")
+        assert_shape(got, (len(ks),), "reconstruction_errors(x_train, x_valid, ks)", f"{context}: one error per k")
+        # Properties, not a reference: the subspaces are nested, so the error never grows with k; with
+        # k = d nothing is discarded; and past the data's rank only the small noise is left.
+        rises = np.flatnonzero(np.diff(got) > 1e-9 * max(1.0, float(got[0])))
+        if rises.size:
+            i = int(rises[0])
+            raise CheckFailed(f"the error grows from k = {ks[i]} ({got[i]:.6g}) to k = {ks[i + 1]} ({got[i + 1]:.6g}) "
+                              f"{context}; PCA's subspaces are nested, so it never does")
+        if abs(got[-1]) > 1e-8 * max(1.0, float(np.sum(x_valid ** 2) / n_valid)):
+            raise CheckFailed(f"with k = d = {d} the error should be 0 (nothing is discarded), got {got[-1]:.3g} "
+                              f"{context}: reconstruct x̂ = mean + (x − mean) V Vᵀ")
+        total = float(np.sum((x_valid - x_train.mean(axis=0)) ** 2) / n_valid)   # the error with k = 0
+        if not got[rank - 1] < 0.05 * total:
+            raise CheckFailed(f"{context}: at k = {rank} the error is still {got[rank - 1]:.4g}; for data of rank "
+                              f"{rank} nearly all of it should be gone there")
+        # On the training data itself the error is the sum of the discarded eigenvalues (Eckart-Young).
+        train_err = as_array(call(reconstruction_errors, x_train, x_train, ks, name="reconstruction_errors"),
+                             "reconstruction_errors(x_train, x_train, ks)")
+        eig = np.linalg.svd(x_train - x_train.mean(axis=0), compute_uv=False) ** 2 / n_train
+        expected = np.array([eig[k:].sum() for k in ks])
+        assert_close(train_err, expected, "reconstruction_errors(x_train, x_train, ks)",
+                     f"{context} (on the training data: the sum of the discarded eigenvalues of the covariance, "
+                     "with the mean over rows)", rtol=1e-6, atol=1e-9)

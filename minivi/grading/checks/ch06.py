@@ -10,7 +10,6 @@ covariance C for the posterior, the missing entries and the E-step of factor ana
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
 from ..registry import CheckFailed, register
 from . import as_array, assert_close, assert_shape, call, rng, unpack
@@ -32,9 +31,11 @@ def _sample(r: np.random.Generator, n: int, W: np.ndarray, mu: np.ndarray, noise
 
 
 def _scipy_logpdf(Y: np.ndarray, mu: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """log N(y_n; mu, C) per row, by SciPy from the Cholesky factor of C (stable at any d)."""
-    cov = scipy.stats.Covariance.from_cholesky(np.linalg.cholesky(C))
-    return np.atleast_1d(scipy.stats.multivariate_normal(mu, cov).logpdf(Y))
+    """log N(y_n; mu, C) per row, in NumPy from the Cholesky factor of C (stable at any d)."""
+    L = np.linalg.cholesky(C)                     # log N(y; mu, C) = -½[d log 2π + log|C| + ‖L⁻¹(y - mu)‖²]
+    R = np.linalg.solve(L, (np.atleast_2d(Y) - mu).T)
+    d = C.shape[0]
+    return -0.5 * (d * np.log(2 * np.pi) + 2 * np.sum(np.log(np.diag(L))) + np.sum(R * R, axis=0))
 
 
 def _joint_posterior(Y, W, mu, C):
@@ -50,12 +51,15 @@ def _joint_posterior(Y, W, mu, C):
 @register(
     "06.ppca_loglik",
     points=3,
-    hint="Never form det(C): in 784 dimensions it under- or overflows. Get log|C| from a factorisation "
-    "(Cholesky: 2 sum(log diag L); or the determinant lemma with the k x k matrix M = W^T W + sigma2 I), and "
-    "the quadratic form from a solve, not from inv(C). Return one value per row of Y: shape (n,).",
+    hint=(
+        "PPCA's marginal is y ~ N(mu, C) with C = W Wᵀ + sigma2 I; work in logs throughout.",
+        "Never form det(C): in 784 dimensions it under- or overflows. Get log|C| from a factorisation "
+        "(Cholesky: 2 sum(log diag L); or the determinant lemma with the k x k matrix M = W^T W + sigma2 I), and "
+        "the quadratic form from a solve, not from inv(C). Return one value per row of Y: shape (n,).",
+    ),
 )
-def _check_ppca_loglik(ppca_loglik):
-    r = rng(601)
+def _check_ppca_loglik(ppca_loglik, hidden=False):
+    r = rng(601, hidden)
     name, args = "ppca_loglik", ("Y", "W", "mu", "sigma2")
     for n, d, k, sigma2 in [(7, 5, 2, 0.5), (4, 8, 1, 2.0), (1, 6, 3, 0.1), (10, 3, 2, 1.3)]:
         W, mu, sigma2 = _ppca_params(r, d, k, sigma2)
@@ -90,11 +94,14 @@ def _check_ppca_loglik(ppca_loglik):
 @register(
     "06.ppca_posterior_mean",
     points=2,
-    hint="E[z | y] = M^-1 W^T (y - mu) with the k x k matrix M = W^T W + sigma2 I (sigma2 belongs in M). Y holds "
-    "one data point per row, so transpose the formula for row vectors, and prefer np.linalg.solve to inv. Shape (n, k).",
+    hint=(
+        'The posterior over z given y is Gaussian; its mean involves the k x k matrix M.',
+        "E[z | y] = M^-1 W^T (y - mu) with the k x k matrix M = W^T W + sigma2 I (sigma2 belongs in M). Y holds "
+        "one data point per row, so transpose the formula for row vectors, and prefer np.linalg.solve to inv. Shape (n, k).",
+    ),
 )
-def _check_ppca_posterior_mean(ppca_posterior_mean):
-    r = rng(602)
+def _check_ppca_posterior_mean(ppca_posterior_mean, hidden=False):
+    r = rng(602, hidden)
     name, args = "ppca_posterior_mean", ("Y", "W", "mu", "sigma2")
     for n, d, k, sigma2 in [(5, 6, 2, 0.5), (3, 10, 1, 2.0), (1, 4, 3, 0.2), (8, 50, 5, 1e-3), (6, 7, 3, 30.0)]:
         W, mu, sigma2 = _ppca_params(r, d, k, sigma2)
@@ -120,12 +127,15 @@ def _check_ppca_posterior_mean(ppca_posterior_mean):
 @register(
     "06.ppca_predict_missing",
     points=2,
-    hint="Use only the observed entries: the rows W_o of W and y_o - mu_o give E[z | y_o] through "
-    "M_o = W_o^T W_o + sigma2 I; the missing entries are then W_m E[z | y_o] + mu_m. Copy Y and overwrite "
-    "only the missing columns (Y[:, ~observed]); never read Y's missing entries (they may be NaN).",
+    hint=(
+        'Infer z from the observed entries only, then predict the missing ones from z.',
+        "Use only the observed entries: the rows W_o of W and y_o - mu_o give E[z | y_o] through "
+        "M_o = W_o^T W_o + sigma2 I; the missing entries are then W_m E[z | y_o] + mu_m. Copy Y and overwrite "
+        "only the missing columns (Y[:, ~observed]); never read Y's missing entries (they may be NaN).",
+    ),
 )
-def _check_ppca_predict_missing(ppca_predict_missing):
-    r = rng(603)
+def _check_ppca_predict_missing(ppca_predict_missing, hidden=False):
+    r = rng(603, hidden)
     name, args = "ppca_predict_missing", ("Y", "W", "mu", "sigma2", "observed")
     for n, d, k, sigma2, n_missing in [(5, 6, 2, 0.3, 2), (4, 10, 3, 1.0, 5), (1, 5, 3, 0.1, 3), (6, 8, 1, 0.5, 1)]:
         W, mu, sigma2 = _ppca_params(r, d, k, sigma2)
@@ -178,12 +188,15 @@ def _fa_reference(Y: np.ndarray, W: np.ndarray, psi: np.ndarray, drop_cov: bool 
 @register(
     "06.fa_em_step",
     points=3,
-    hint="Centre Y on its mean first. E-step with the current W and psi; in the M-step remember that "
-    "E[z_n z_n^T] = G + E[z_n] E[z_n]^T (the posterior covariance G counts), and update psi with W_new, keeping "
-    "only the diagonal (a vector of d variances).",
+    hint=(
+        'E-step: posterior moments of z for each row; M-step: regress the data on them.',
+        "Centre Y on its mean first. E-step with the current W and psi; in the M-step remember that "
+        "E[z_n z_n^T] = G + E[z_n] E[z_n]^T (the posterior covariance G counts), and update psi with W_new, keeping "
+        "only the diagonal (a vector of d variances).",
+    ),
 )
-def _check_fa_em_step(fa_em_step):
-    r = rng(604)
+def _check_fa_em_step(fa_em_step, hidden=False):
+    r = rng(604, hidden)
     name, args = "fa_em_step", ("Y", "W", "psi")
     for n, d, k in [(50, 6, 2), (30, 4, 1), (80, 10, 3)]:
         W_true, mu = r.standard_normal((d, k)), r.standard_normal(d)
@@ -224,3 +237,35 @@ def _check_fa_em_step(fa_em_step):
             raise CheckFailed(f"EM step {step} on data of shape {Y.shape} decreased the log-likelihood from "
                               f"{previous:.8g} to {current:.8g}; an EM step never does")
         previous = current
+
+
+# ----------------------------------------------------------------------------------------------
+# 06.choose_k: the held-out likelihood chooses the number of latent dimensions
+
+
+@register(
+    "06.choose_k",
+    points=2,
+    hint=("The training likelihood always prefers more latent dimensions; held-out data does not.",
+          "For each k: fit PPCA to Y_train (e.g. PPCA(d, k).fit_closed_form(Y_train)), score Y_valid with your "
+          "ppca_loglik at the fitted W, mu, sigma2, and return the k with the highest mean."),
+)
+def _check_choose_k(choose_k, hidden=False):
+    r = rng(605, hidden)
+    cases = [(12, 3, 150), (8, 1, 100)] if not hidden else [(10, 2, 120), (14, 4, 200), (6, 5, 300)]
+    for d, k_true, n in cases:
+        W = r.standard_normal((d, k_true)) * 1.5
+        mu = r.standard_normal(d)
+        Y_train, Y_valid = _sample(r, n, W, mu, 0.2), _sample(r, n, W, mu, 0.2)
+        ks = list(range(1, min(d, 7)))
+        context = f"for data of dimension {d} from a PPCA with k = {k_true} ({n} training and {n} validation rows)"
+        got = call(choose_k, Y_train, Y_valid, list(ks), name="choose_k", arg_names=("Y_train", "Y_valid", "ks"))
+        try:
+            got = int(got)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"choose_k should return one k from ks, got {type(got).__name__} {got!r}") from None
+        if got not in ks:
+            raise CheckFailed(f"choose_k returned {got}, which is not one of ks = {ks} {context}")
+        if got != k_true:
+            hint = " (the largest k: did you score the TRAINING data?)" if got == max(ks) else ""
+            raise CheckFailed(f"choose_k returned k = {got} {context}; the held-out likelihood picks {k_true}{hint}")
