@@ -3,7 +3,8 @@
   grade PATH... [--jobs N] [--csv FILE] [--json] [--format gradescope] [--chapter NN] [--checks DIR]
                                                        score notebooks (a class at once)
   build-exercises [--check] [--root DIR] [NAMES...]    make exercises/ from solutions/
-  run-chapters [--fast] [--out DIR] [NAMES...]         execute the chapters headless, write figures
+  run-chapters [--fast] [--out DIR] [NAMES...]         execute the chapters headless, write figures and the HTML book
+  init DIR                                             copy the chapters and exercises into DIR (a working copy)
 """
 
 from __future__ import annotations
@@ -95,15 +96,30 @@ def _build_exercises(args: argparse.Namespace) -> int:
 
 
 def _run_chapters(args: argparse.Namespace) -> int:
-    from minivi.chapters import REPO_ROOT, run_chapters
+    from minivi.chapters import run_chapters
 
-    root = Path(args.root) if args.root else REPO_ROOT
+    root = Path(args.root) if args.root else None
     try:
-        failed = run_chapters(args.names, out=args.out, fast=True if args.fast else None, root=root, timeout=args.timeout)
-    except FileNotFoundError as exc:
+        failed = run_chapters(args.names, out=args.out, fast=True if args.fast else None, root=root,
+                              timeout=args.timeout, book=not args.no_book)
+    except (OSError, ModuleNotFoundError) as exc:  # no chapters, --out not a folder, a missing extra
         print(f"minivi run-chapters: {exc}", file=sys.stderr)
         return 2
     return 1 if failed else 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from minivi.course import init_course
+
+    try:
+        written = init_course(args.dir, force=args.force)
+    except OSError as exc:
+        print(f"minivi init: {exc}", file=sys.stderr)
+        return 2
+    print(f"copied {len(written)} notebooks into {Path(args.dir).resolve()}" + (" (existing files kept; --force "
+          "overwrites them)" if not args.force else ""))
+    print(f"next: cd {args.dir} && jupyter lab   (or: python -m minivi run-chapters --root {args.dir})")
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,7 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="build", help="folder for executed notebooks and figures (default build/)")
     run.add_argument("--root", help="repository root (default: the one holding this minivi package)")
     run.add_argument("--timeout", type=int, default=1200, metavar="SECONDS", help="per-cell time limit (default 1200)")
+    run.add_argument("--no-book", action="store_true", help="skip the HTML book (OUT/book/index.html)")
     run.set_defaults(func=_run_chapters)
+
+    init = sub.add_parser("init", help="copy the chapter and exercise notebooks into a working folder")
+    init.add_argument("dir", help="folder to create or fill, e.g. my-course")
+    init.add_argument("--force", action="store_true", help="overwrite notebooks that are already there")
+    init.set_defaults(func=_init)
     return parser
 
 

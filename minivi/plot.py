@@ -59,15 +59,22 @@ def _tile(images: np.ndarray, nrow: int, pad: int, fill: float) -> np.ndarray:
 
 def image_grid(images: Any, nrow: int | None = None, *, shape: tuple[int, int] | None = None, ax=None,
                cmap: str = "gray", title: str | None = None, pad: int = 1, vmin: float | None = None,
-               vmax: float | None = None):
-    """Show ``images`` ((n, h·w) or (n, h, w), e.g. MNIST digits) in a grid of ``nrow`` rows (default ≈ √n)."""
+               vmax: float | None = None, colorbar: bool | str = False):
+    """Show ``images`` ((n, h·w) or (n, h, w), e.g. MNIST digits) in a grid of ``nrow`` rows (default ≈ √n).
+
+    ``colorbar``: draw a colour bar beside the grid (a string labels it, e.g. ``"weight"``); weight images need one.
+    """
     imgs = _as_images(images, shape)
     nrow = nrow or max(1, math.floor(math.sqrt(len(imgs))))
     ax = _axes(ax, figsize=(6, 6 * nrow / max(1, math.ceil(len(imgs) / nrow))))
     # NaN padding is drawn in the background colour, whatever the colour map (diverging ones included)
-    ax.imshow(_tile(imgs.astype(float), nrow, pad, fill=np.nan), cmap=cmap, vmin=vmin, vmax=vmax,
-              interpolation="nearest")
+    im = ax.imshow(_tile(imgs.astype(float), nrow, pad, fill=np.nan), cmap=cmap, vmin=vmin, vmax=vmax,
+                   interpolation="nearest")
     ax.set_axis_off()
+    if colorbar:
+        bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+        if isinstance(colorbar, str):
+            bar.set_label(colorbar)
     if title:
         ax.set_title(title)
     return ax

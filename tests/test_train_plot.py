@@ -121,6 +121,13 @@ def test_image_grid_and_samples_grid(rng):
     assert plot.image_grid(rng.random((4, 30)), shape=(5, 6)) is not None
 
 
+def test_image_grid_colour_bar_is_labelled(rng):
+    fig, ax = plt.subplots()
+    plot.image_grid(rng.standard_normal((6, 784)), ax=ax, cmap="RdBu_r", vmin=-2, vmax=2, colorbar="weight")
+    bars = [a for a in fig.axes if a is not ax]
+    assert len(bars) == 1 and bars[0].get_ylabel() == "weight" and bars[0].get_ylim() == (-2, 2)
+
+
 def test_reconstructions_use_one_row_per_kind(rng):
     x = rng.random((12, 16))
     ax = plot.reconstructions(x, mv.tensor(x * 0.9), n=5, inputs=x * (x > 0.5))
