@@ -12,6 +12,7 @@ from .autodiff import *  # noqa: F401,F403 - the engine's public names are miniv
 from .autodiff import linalg  # noqa: F401
 from . import data, distributions, glm, nn, optim, plot, train  # noqa: E402 - the layers built on the engine
 from .train import History, fast_mode, fit, pick  # noqa: F401
+from . import vi  # noqa: E402,F401 - variational inference (chapter 07)
 
 __version__ = "0.1.0"
 

@@ -29,3 +29,4 @@ from .studentt import StudentT
 __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gamma", "Laplace",
            "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]
 __all__ += ["Beta", "Dirichlet", "StudentT"]
+from .multivariate_normal import MultivariateNormal  # noqa: E402,F401 - full-covariance Gaussian (chapter 07)
