@@ -30,3 +30,9 @@ __all__ = ["Distribution", "Normal", "Bernoulli", "Categorical", "Poisson", "Gam
            "OrderedLogistic", "CensoredNormal", "kl_divergence", "register_kl"]
 __all__ += ["Beta", "Dirichlet", "StudentT"]
 from .multivariate_normal import MultivariateNormal  # noqa: E402,F401 - full-covariance Gaussian (chapter 07)
+from .exponential import Exponential  # noqa: E402 - chapter 08: reparameterised by location-scale / inverse CDF
+from .gumbel import Gumbel  # noqa: E402
+from .kumaraswamy import Kumaraswamy  # noqa: E402
+from .logistic import Logistic  # noqa: E402
+
+__all__ += ["Logistic", "Exponential", "Gumbel", "Kumaraswamy"]

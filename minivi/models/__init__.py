@@ -4,3 +4,4 @@
 ``minivi.models.autoencoder`` (auto-encoders, denoising auto-encoders). Import the one you
 need, e.g. ``from minivi.models.lvm import PPCA``.
 """
+from .sbn import SBN  # noqa: E402,F401 - chapter 08: sigmoid belief network trained by NVIL
