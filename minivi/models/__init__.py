@@ -5,3 +5,4 @@
 need, e.g. ``from minivi.models.lvm import PPCA``.
 """
 from .sbn import SBN  # noqa: E402,F401 - chapter 08: sigmoid belief network trained by NVIL
+from .dlgm import DLGM  # noqa: E402,F401 - chapter 09
