@@ -45,11 +45,13 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         if not isinstance(d, Distribution):
             raise TypeError(f"kl_divergence(p, q): {name} must be a Distribution (e.g. Normal(0.0, 1.0)), "
                             f"got {type(d).__name__} {d!r:.40}")
+    p_shape = p.batch_shape + tuple(getattr(p, "event_shape", ()))  # a vector-valued family's event axis counts
+    q_shape = q.batch_shape + tuple(getattr(q, "event_shape", ()))
     try:
-        np.broadcast_shapes(p.batch_shape, q.batch_shape)
+        np.broadcast_shapes(p_shape, q_shape)
     except ValueError:
-        raise ValueError(f"kl_divergence(p, q): batch shapes do not broadcast ({type(p).__name__} p {p.batch_shape}, "
-                         f"{type(q).__name__} q {q.batch_shape}); give parameters whose shapes agree from the right"
+        raise ValueError(f"kl_divergence(p, q): shapes do not broadcast ({type(p).__name__} p {p_shape}, "
+                         f"{type(q).__name__} q {q_shape}); give parameters whose shapes agree from the right"
                          ) from None
     if p._constant and not q._constant:  # a constant side follows the other's dtype/device
         p._follow(q._like, f"{type(q).__name__} q")
