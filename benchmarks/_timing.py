@@ -50,3 +50,59 @@ def try_torch():
     except ImportError:
         return None
     return torch
+
+
+# --- timing libraries in separate processes, alternating ----------------------------------------
+# PyTorch's thread pool and OpenBLAS's fight for the cores when both live in one process, so each
+# library runs in a worker process of its own; the driver asks one worker at a time for a block of
+# timings (the other waits idle on its stdin), round after round, so load changes hit both alike.
+def serve(fns: dict[str, Callable[[], object]], number: int = 5, warmup: int = 3) -> None:
+    """Worker side: on each line "run" from stdin, time every function (interleaved) and print
+    one JSON line {name: seconds per call}; exit on "quit" or end of input."""
+    import json
+    import sys
+
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        out = {}
+        for name, fn in fns.items():
+            for _ in range(warmup):
+                fn()
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            out[name] = (time.perf_counter() - t0) / number
+        print(json.dumps(out), flush=True)
+
+
+def alternate_processes(workers: dict[str, list[str]], rounds: int = 11) -> dict[str, float]:
+    """Driver side: start each worker command (which calls ``serve``), then ask them for a block
+    of timings in turn, ``rounds`` times. Returns the median seconds per call of every name."""
+    import json
+    import subprocess
+
+    procs = {w: subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+             for w, cmd in workers.items()}
+    try:
+        for w, p in procs.items():
+            line = p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"benchmark worker {w!r} failed to start: {' '.join(workers[w])}")
+        runs: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            for p in procs.values():
+                p.stdin.write("run\n")
+                p.stdin.flush()
+                for name, t in json.loads(p.stdout.readline()).items():
+                    runs.setdefault(name, []).append(t)
+    finally:
+        for p in procs.values():
+            try:
+                p.stdin.write("quit\n")
+                p.stdin.close()
+            except OSError:
+                pass
+            p.wait(timeout=60)
+    return {name: statistics.median(r) for name, r in runs.items()}

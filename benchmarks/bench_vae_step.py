@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 import minivi as mv
-from _timing import machine, timeit, timeit_interleaved, try_torch
+from _timing import alternate_processes, machine, serve, try_torch
 
 D, H, Z = 784, 512, 20
 LR = 1e-3
@@ -98,52 +98,73 @@ def torch_step(torch, p, x, eps):
     return loss
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--repeats", type=int, default=21, help="alternating rounds (median reported)")
-    args = ap.parse_args()
+def _data(batch: int):
     rng = np.random.default_rng(0)
     p0 = init_params(rng)
-    x0 = (rng.random((args.batch, D)) < 0.3).astype(np.float32)
-    e0 = rng.standard_normal((args.batch, Z)).astype(np.float32)
-    dev = args.device
+    x0 = (rng.random((batch, D)) < 0.3).astype(np.float32)
+    e0 = rng.standard_normal((batch, Z)).astype(np.float32)
+    return p0, x0, e0
+
+
+def worker_minivi(batch: int, dev: str) -> None:
+    """numpy and minivi share OpenBLAS's threads: they alternate inside this process."""
+    p0, x0, e0 = _data(batch)
     xp = np if dev == "cpu" else __import__("cupy")
     sync = (lambda: None) if dev == "cpu" else xp.cuda.Device().synchronize
-
     p_np = {k: xp.array(v) for k, v in p0.items()}  # copies: the steps update in place
     x_np, e_np = xp.asarray(x0), xp.asarray(e0)
     p_mv = {k: mv.tensor(v, requires_grad=True, device=dev) for k, v in p0.items()}
     x_mv, e_mv = mv.tensor(x0, device=dev), mv.tensor(e0, device=dev)
-
-    # The three steps compute the same loss from the same parameters.
+    # The steps compute the same loss from the same parameters.
     l_np = float(numpy_step({k: v.copy() for k, v in p_np.items()}, x_np, e_np, xp))
     l_mv = minivi_step({k: mv.tensor(v.numpy(), requires_grad=True, device=dev) for k, v in p_mv.items()}, x_mv, e_mv).item()
     assert abs(l_np - l_mv) < 1e-3 * abs(l_np), (l_np, l_mv)
+    serve({"numpy": lambda: (numpy_step(p_np, x_np, e_np, xp), sync()),
+           "minivi": lambda: (minivi_step(p_mv, x_mv, e_mv), sync())})
 
-    fns = {"numpy": lambda: (numpy_step(p_np, x_np, e_np, xp), sync()),
-           "minivi": lambda: (minivi_step(p_mv, x_mv, e_mv), sync())}
+
+def worker_torch(batch: int, dev: str) -> None:
+    """PyTorch in a process of its own (its thread pool fights OpenBLAS's in a shared one)."""
+    import torch
+
+    p0, x0, e0 = _data(batch)
+    tdev = "cpu" if dev == "cpu" else "cuda"
+    p_t = {k: torch.tensor(v, requires_grad=True, device=tdev) for k, v in p0.items()}
+    x_t, e_t = torch.tensor(x0, device=tdev), torch.tensor(e0, device=tdev)
+    tsync = (lambda: None) if tdev == "cpu" else torch.cuda.synchronize
+    l_t = torch_step(torch, {k: v.detach().clone().requires_grad_() for k, v in p_t.items()}, x_t, e_t).item()
+    l_np = float(numpy_step({k: v.copy() for k, v in p0.items()}, x0, e0))
+    assert abs(l_t - l_np) < 1e-3 * abs(l_np), (l_t, l_np)
+    serve({f"torch ({torch.get_num_threads()} threads)": lambda: (torch_step(torch, p_t, x_t, e_t), tsync())}, warmup=5)
+
+
+def main() -> None:
+    import sys
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeats", type=int, default=21, help="alternating rounds (median reported)")
+    ap.add_argument("--worker", choices=["minivi", "torch"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker == "minivi":
+        return worker_minivi(args.batch, args.device)
+    if args.worker == "torch":
+        return worker_torch(args.batch, args.device)
+    me = [sys.executable, __file__, "--batch", str(args.batch), "--device", args.device, "--worker"]
+    workers = {"minivi": me + ["minivi"]}
     torch = try_torch()
-    use_torch = torch is not None and (dev == "cpu" or torch.cuda.is_available())
+    use_torch = torch is not None and (args.device == "cpu" or torch.cuda.is_available())
     if use_torch:
-        tdev = "cpu" if dev == "cpu" else "cuda"
-        p_t = {k: torch.tensor(v, requires_grad=True, device=tdev) for k, v in p0.items()}
-        x_t, e_t = torch.tensor(x0, device=tdev), torch.tensor(e0, device=tdev)
-        tsync = (lambda: None) if tdev == "cpu" else torch.cuda.synchronize
-        l_t = torch_step(torch, {k: v.detach().clone().requires_grad_() for k, v in p_t.items()}, x_t, e_t).item()
-        assert abs(l_t - l_mv) < 1e-3 * abs(l_t), (l_t, l_mv)
-    # NumPy and minivi share OpenBLAS's threads: alternate them. PyTorch has a thread pool of
-    # its own that fights OpenBLAS's for the cores, so it is timed in a block of its own.
-    t = timeit_interleaved(fns, rounds=args.repeats, number=5, warmup=3)
-    if use_torch:
-        t["torch"] = timeit(lambda: (torch_step(torch, p_t, x_t, e_t), tsync()), repeats=args.repeats, number=5, warmup=10)
-    print(f"VAE step 784-{H}-{Z}, batch {args.batch}, float32, device {dev} ({machine()})")
-    print(f"  hand-derived NumPy{'/CuPy' if dev != 'cpu' else ''}: {t['numpy'] * 1e3:8.2f} ms")
+        workers["torch"] = me + ["torch"]
+    t = alternate_processes(workers, rounds=args.repeats)
+    print(f"VAE step 784-{H}-{Z}, batch {args.batch}, float32, device {args.device} ({machine()}); "
+          f"median of {args.repeats} alternating rounds, PyTorch in its own process")
+    print(f"  hand-derived NumPy{'/CuPy' if args.device != 'cpu' else ''}: {t['numpy'] * 1e3:8.2f} ms")
     print(f"  minivi:                  {t['minivi'] * 1e3:8.2f} ms   minivi / hand-derived = {t['minivi'] / t['numpy']:.3f}")
     if use_torch:
-        print(f"  PyTorch eager {tdev}:       {t['torch'] * 1e3:8.2f} ms   minivi / torch = {t['minivi'] / t['torch']:.3f}"
-              f"  (torch threads: {torch.get_num_threads()})")
+        name = next(k for k in t if k.startswith("torch"))
+        print(f"  PyTorch eager, {name}: {t[name] * 1e3:8.2f} ms   minivi / torch = {t['minivi'] / t[name]:.3f}")
     else:
         print("  PyTorch: not installed (pip install torch) -- comparison skipped")
 

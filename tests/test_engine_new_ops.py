@@ -234,3 +234,40 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     (h * h).sum().backward()
     np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
     np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+
+
+# --- autograd's habits: negative axes, keepdims, 0-d inputs, broadcasting, second order -----------------
+SWEEP = [
+    ("sum neg axis keepdims", lambda x: mv.sum(x, axis=-1, keepdims=True), [(2, 3)]),
+    ("sum tuple axes", lambda x: mv.sum(x, axis=(0, -1)), [(2, 3, 4)]),
+    ("mean neg axis", lambda x: mv.mean(x, axis=-2), [(2, 3, 4)]),
+    ("max neg axis", lambda x: mv.max(x, axis=-1), [(3, 4)]),
+    ("min keepdims", lambda x: mv.min(x, axis=0, keepdims=True), [(3, 4)]),
+    ("0-d exp", lambda x: mv.exp(x), [()]),
+    ("0-d sum", lambda x: mv.sum(x * x), [()]),
+    ("0-d logsumexp", lambda x: mv.logsumexp(x), [()]),
+    ("logsumexp tuple neg", lambda x: mv.logsumexp(x, axis=(-1, 0), keepdims=True), [(2, 3, 4)]),
+    ("softmax axis 0", lambda x: mv.softmax(x, axis=0), [(3, 4)]),
+    ("log_softmax neg", lambda x: mv.log_softmax(x, axis=-2), [(3, 4)]),
+    ("index newaxis ellipsis", lambda x: x[None, ..., 1], [(2, 3)]),
+    ("index repeated", lambda x: x[[0, 0, 1]], [(3, 2)]),
+    ("concatenate neg axis", lambda a, b: mv.concatenate([a, b], axis=-1), [(2, 3), (2, 1)]),
+    ("stack neg axis", lambda a, b: mv.stack([a, b], axis=-1), [(2, 3), (2, 3)]),
+    ("where broadcast", lambda a, b: mv.where(np.array([True, False, True]), a, b), [(2, 3), (1,)]),
+    ("pow tensor exponent", lambda a, b: (a * a + 0.5) ** b, [(2, 3), (3,)]),
+    ("number ** tensor", lambda b: 2.0 ** b, [(3,)]),
+    ("div broadcast", lambda a, b: a / (b * b + 1.0), [(3, 1), (4,)]),
+    ("matmul batch broadcast", lambda a, b: a @ b, [(2, 1, 3, 4), (3, 4, 2)]),
+    ("matmul vec-mat", lambda a, b: a @ b, [(3,), (2, 3, 4)]),
+    ("squeeze expand", lambda x: mv.expand_dims(mv.squeeze(x, axis=-2), 0), [(3, 1, 2)]),
+    ("swapaxes neg", lambda x: mv.swapaxes(x, -1, 0), [(2, 3, 4)]),
+    ("maximum broadcast", lambda a, b: mv.maximum(a, b), [(3, 4), (4,)]),
+    ("log_ndtr", lambda x: mv.log_ndtr(x * 5.0), [(6,)]),
+]
+
+
+@pytest.mark.parametrize("name,f,shapes", SWEEP, ids=[c[0] for c in SWEEP])
+def test_sweep_first_and_second_order(name, f, shapes):
+    xs = [_r(*s) for s in shapes]
+    assert mv.gradcheck(f, *xs)
+    assert _second_order(f, *xs)

@@ -34,8 +34,7 @@ defvjp(sub, lambda g, ans, a, b: unbroadcast(g, a),
             lambda g, ans, a, b: unbroadcast(-g, b))
 
 mul = primitive(lambda a, b: a * b, "mul")
-defvjp(mul, lambda g, ans, a, b: unbroadcast(g * b, a),                  # ā = ȳ b
-            lambda g, ans, a, b: unbroadcast(g * a, b))                  # b̄ = ȳ a
+defvjp(mul, lambda g, ans, a, b: unbroadcast(g * b, a), lambda g, ans, a, b: unbroadcast(g * a, b))  # ā = ȳ b, b̄ = ȳ a
 
 div = primitive(lambda a, b: a / b, "div")
 defvjp(div, lambda g, ans, a, b: unbroadcast(g / b, a),                  # ā = ȳ / b

@@ -158,7 +158,7 @@ def trace(x: Tensor, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
 # ---------------------------------------------------------------------------------------
 # Solves and decompositions (single matrices or stacks)
 # ---------------------------------------------------------------------------------------
-def _need_square(a, name: str) -> None:
+def _need_square(a, name: str, batched: bool = True) -> None:
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{name} needs a square matrix (n, n) or a stack of them (..., n, n), got shape {a.shape}")
 
@@ -275,7 +275,11 @@ def _solve_vjp_a(g, x, a, b):
     return unbroadcast(-matmul(_as_col(gb, a), _mT(_as_col(x, a))), a)    # Ā = -B̄ Xᵀ
 
 
-defvjp(solve_p, _solve_vjp_a, lambda g, x, a, b: unbroadcast(solve_p(_mT(a), g), b))
+def _solve_vjp_b(g, x, a, b):
+    return unbroadcast(solve_p(_mT(a), g), b)                             # B̄ = A⁻ᵀ X̄
+
+
+defvjp(solve_p, _solve_vjp_a, _solve_vjp_b)
 
 
 # --- inverse and log-determinant ----------------------------------------------------------

@@ -14,6 +14,9 @@ sweep checks): an input of shape (10, 1) that was broadcast to (10, 5) receives 
 gradient, which ``unbroadcast`` sums back to (10, 1).
 
 To add an operation, copy any pair of lines in ``elementwise.py``: forward, then rules.
+Naming: a primitive used as it is has the operation's name (``exp``, ``mul``, ``cholesky``);
+when a public function first checks or normalises its arguments, the primitive it calls is
+``<name>_p`` (``sum`` calls ``sum_p``) and the rules use ``<name>_p`` directly.
 """
 from __future__ import annotations
 
@@ -99,13 +102,13 @@ def defvjp_argnum(op: Callable, rule: Callable) -> None:
 
 # --- the rare path: anything that is not a plain Tensor or Python number --------------------
 def _apply_lifted(op: Callable, args: Sequence[Any], kwargs: dict) -> Tensor:
-    like = next((a for a in args if isinstance(a, Tensor) and type(a) is not Number), None)
+    like = next((a for a in args if isinstance(a, Tensor) and (type(a) is not Number or a.requires_grad)), None)
     lifted = [_lift(a, like) for a in args]
     if any(type(a) is not Tensor and isinstance(a, Tensor) for a in lifted):  # Tensor subclasses
         lifted = [_as_plain(a) for a in lifted]
         out = op(*lifted, **kwargs)
         if out._node is not None:  # keep the caller's objects as inputs, so their .grad is filled
-            out._node.inputs = tuple(a if isinstance(a, Tensor) and type(a) is not Number else b
+            out._node.inputs = tuple(a if isinstance(a, Tensor) and (type(a) is not Number or a.requires_grad) else b
                                      for a, b in zip(args, lifted))
         return out
     return op(*lifted, **kwargs)
@@ -125,7 +128,7 @@ def _lift(a: Any, like: Tensor | None) -> Any:
     """Python numbers stay numbers; arrays become constant tensors (same dtype/device checks)."""
     if type(a) is float or type(a) is int or type(a) is bool:
         return a
-    if type(a) is Number:
+    if type(a) is Number and not a.requires_grad:
         return a._data.item()  # weakly typed: a Python number again
     if isinstance(a, np.generic) and a.ndim == 0:
         if a.dtype.kind == "c":

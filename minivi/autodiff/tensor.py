@@ -324,6 +324,12 @@ class Tensor:
 def _check_data(data: Any) -> None:
     """Refuse data that NumPy would turn into NaN, drop silently, or fail on obscurely."""
     if isinstance(data, (list, tuple)):
+        try:
+            kind = np.asarray(data).dtype.kind
+        except (ValueError, TypeError):
+            kind = "O"
+        if kind not in "OcUS":
+            return  # plain numbers: the common case, checked by NumPy alone
         flat = list(_leaves(data))
         if any(isinstance(v, Tensor) for v in flat):
             raise TypeError("mv.tensor: got a list of tensors; use mv.stack([t1, t2, ...]) to join tensors "
@@ -334,6 +340,10 @@ def _check_data(data: Any) -> None:
         if any(isinstance(v, complex) for v in flat):
             raise TypeError("mv.tensor: complex numbers are not supported (minivi tensors are real); pass "
                             "the real part (z.real) and the imaginary part (z.imag) as two tensors")
+        if kind in "US" or any(isinstance(v, str) for v in flat):
+            raise TypeError("mv.tensor: the data contain strings; convert them to numbers first")
+        raise TypeError("mv.tensor: the data are not a regular array of numbers (rows of different lengths, "
+                        "or objects NumPy cannot convert); pass a list of numbers with one length per axis")
     elif isinstance(data, complex) or getattr(getattr(data, "dtype", None), "kind", "") == "c":
         raise TypeError("mv.tensor: complex data are not supported (minivi tensors are real, and the imaginary "
                         "part would be dropped); pass data.real and data.imag as two tensors")
@@ -420,10 +430,12 @@ def backprop(
                     wanted[id(t)] = g
                 if _RETAINED and id(t) in _RETAINED:
                     t.grad = _own(g, owned) if t.grad is None else t.grad + g
-                inputs, stamp = node.inputs, node.stamp
+                inputs, stamp, vjps, kwargs = node.inputs, node.stamp, node.vjps, node.kwargs
                 if t._version > stamp:
                     raise _modified_error(node, -1, t)
-                for i, x in enumerate(inputs):
+                i = -1
+                for x in inputs:
+                    i += 1
                     if not isinstance(x, Tensor):
                         continue  # a constant number
                     if x._version > stamp:
@@ -431,22 +443,26 @@ def backprop(
                     if not x.requires_grad:
                         continue
                     try:
-                        rule = node.vjps[i]
+                        rule = vjps[i]
                     except (IndexError, TypeError):
                         rule = None
                     if rule is None:
                         raise NotImplementedError(
                             f"no VJP rule for input {i} of op {node.name!r}; register one with "
                             f"defvjp({node.name}, rule_0, rule_1, ...), one rule per positional input")
-                    gx = rule(g, t, *inputs, **node.kwargs)
-                    if not isinstance(gx, Tensor) or gx._data.shape != x._data.shape or gx._data.dtype != x._data.dtype:
+                    gx = rule(g, t, *inputs, **kwargs)
+                    try:  # the rule's result must look like its input: same shape, same dtype
+                        gd, xd = gx._data, x._data
+                        ok = gd.shape == xd.shape and gd.dtype == xd.dtype
+                    except AttributeError:
+                        ok = False
+                    if not ok:
                         raise _bad_vjp_error(node, i, x, gx)
                     if x._node is None:
                         _deliver(x, gx, wanted, owned)
-                    elif id(x) in grads:
-                        grads[id(x)] = grads[id(x)] + gx
                     else:
-                        grads[id(x)] = gx
+                        k = id(x)
+                        grads[k] = grads[k] + gx if k in grads else gx
             if not retain_graph:
                 node.inputs = None  # free the saved tensors; a second backward() now errors
     finally:
