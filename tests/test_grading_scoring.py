@@ -199,6 +199,7 @@ def test_restart_and_resume_after_crashes_and_loops(tmp_path):
     nb = _replace(nb, "def vjp_matmul", "import os\nos._exit(7)\ndef vjp_matmul(g, A, B):\n    pass")
     nb = _replace(nb, "def vjp_exp", "def vjp_exp(g, x, y):\n    import os\n    os._exit(1)")
     nb = _replace(nb, "def vjp_sum", "def vjp_sum(g, x, axis, keepdims):\n    while True:\n        pass")
+    nb = _replace(nb, "def best_eps", "def best_eps(f, df, x, g):\n    return g[4]\nwhile True:\n    pass")  # never ends
     start = time.monotonic()
     result = _grade(nb, tmp_path, timeout=3)
     assert time.monotonic() - start < 40
@@ -206,9 +207,11 @@ def test_restart_and_resume_after_crashes_and_loops(tmp_path):
     assert got["01.vjp_matmul"].status == "not run" and "exited with code 7" in got["01.vjp_matmul"].message
     assert got["01.vjp_exp"].status == "error" and "exited with code 1" in got["01.vjp_exp"].message
     assert got["01.vjp_sum"].status == "timed out" and "longer than 3 s" in got["01.vjp_sum"].message
+    assert got["01.best_eps"].status == "timed out" and "code cell" in got["01.best_eps"].message
     # everything after the crashes still gets its points
     assert [got[n].points for n in ("01.vjp_mul", "01.unbroadcast", "01.topological_order",
                                     "01.numerical_gradient", "01.gradcheck")] == [1, 2, 3, 2, 2]
+    assert result.total == 10
     assert any("restarted" in n for n in result.notes)
 
 
@@ -259,7 +262,9 @@ def test_environment_partial_credit_hidden_and_old_checks(tmp_path, monkeypatch)
         "def square(x):\n    return x * x",
         "def boom(x):\n    return 1 / 0",
     )
-    got = _by_name(grade_notebook(path, checks=[CH99]))
+    result = grade_notebook(path, checks=[CH99])
+    got = _by_name(result)
+    assert any(n.startswith("99.stub: old-style check(s) without hidden cases") for n in result.notes)
     assert got["99.double"].status == "error" and "KeyError" in got["99.double"].message
     assert (got["99.parts"].status, got["99.parts"].points, got["99.parts"].max_points) == ("partial", 2, 3)
     assert "no hidden cases" in got["99.stub"].message and got["99.stub"].points == 1
@@ -302,7 +307,7 @@ def test_gradescope_results_carry_flags_and_hints(tmp_path):
     cell = "import sys\nframe = sys._getframe(0)"
     result = _grade(_after_imports(_load("exercises/01_autodiff.ipynb"), cell), tmp_path)
     data = gradescope_results(result)
-    assert data["score"] == 0 and "Flag: cell 2, line 2" in data["output"]
+    assert data["score"] == 0 and "Flag: code cell 2, line 2" in data["output"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -365,3 +370,38 @@ def test_environment_is_not_passed_wholesale(monkeypatch):
     env = _child_env(Path("/tmp"))
     assert "AWS_SECRET_ACCESS_KEY" not in env and env["MINIVI_DATA"] == "/data"
     assert "MINIVI_GRADE_REPORT" not in env and env["MINIVI_FAST"] in ("1", os.environ.get("MINIVI_FAST"))
+
+
+def test_a_deleted_check_call_is_noted_but_graded(tmp_path):
+    nb = _replace(_load("solutions/01_autodiff.ipynb"), 'mv.check("01.vjp_mul"', "print('no check here')")
+    got = _by_name(_grade(nb, tmp_path))
+    assert got["01.vjp_mul"].points == 1 and "no mv.check call for it; graded anyway" in got["01.vjp_mul"].message
+
+
+def test_check_calls_on_attributes_are_followed(tmp_path):
+    path = tmp_path / "99_attr.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"minivi": {"chapter": "99"}})
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in (
+        "import minivi as mv",
+        "class Ops:\n    @staticmethod\n    def double(x):\n        return 2 * x\nops = Ops()",
+        "mv.check('99.double', ops.double)",
+    )]
+    _write(nb, path)
+    private = tmp_path / "attr_checks.py"
+    private.write_text(CH99.read_text().replace('obj="double"', 'obj="ops.double"'))
+    got = _by_name(grade_notebook(path, checks=[private]))
+    assert got["99.double"].status == "passed", got["99.double"]
+
+
+def test_grader_refuses_missing_or_invalid_files(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+    assert "no such notebook" in capsys.readouterr().err
+    bad = tmp_path / "01_bad.ipynb"
+    bad.write_text("not json")
+    assert cli.main(["grade", str(bad)]) == 2
+    assert "not a readable Jupyter notebook" in capsys.readouterr().err
+    nameless = tmp_path / "notes.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(nameless))
+    with pytest.raises(GraderError, match="which chapter"):
+        grade_notebook(nameless)
+    assert cli.main(["grade", str(tmp_path / "empty_folder_that_is_missing")]) == 2

@@ -45,6 +45,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -61,6 +62,7 @@ DEFAULT_NOTEBOOK_TIMEOUT = 600  # seconds for a whole submission
 DEFAULT_OUTPUT_CAP = 1 << 20  # bytes of printed output kept per submission
 MAX_RESTARTS = 8
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the directory holding the minivi package
+_REGISTRY_LOCK = threading.Lock()
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "XDG_CACHE_HOME", "CUDA_VISIBLE_DEVICES",
              "CUDA_PATH", "MINIVI_DATA", "MINIVI_FAST", "MINIVI_DEVICE")
 
@@ -312,10 +314,7 @@ _RISKY_ATTRS = {
     "__closure__": "reads a function's closure",
     "__globals__": "reads a function's globals",
 }
-_RISKY_NAMES = {
-    "builtins": "touches builtins", "__builtins__": "touches builtins", "importlib": "re-imports modules",
-    "ctypes": "uses ctypes", "gc": "uses the garbage collector's object lists", "globals": None,
-}
+_RISKY_NAMES = {"__builtins__": "touches builtins"}  # modules (builtins, gc, ...) are flagged where imported
 
 
 def _scan_flags(cell: _Cell) -> list[dict]:
@@ -381,19 +380,6 @@ def _child_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _limit_output_file(cap: int):
-    def preexec() -> None:
-        try:
-            import resource
-
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            limit = max(cap * 4, 8 << 20)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        except Exception:  # noqa: BLE001 - best effort on platforms without rlimits
-            pass
-    return preexec
-
-
 @dataclasses.dataclass
 class _Run:
     events: list[dict]
@@ -418,7 +404,6 @@ def _run_process(job: dict, timeout: float, deadline: float, tmp: Path, output_c
             [sys.executable, "-I", "-c", boot, str(write_fd)],
             stdin=subprocess.PIPE, stdout=out_file, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
             cwd=str(workdir), env=_child_env(tmp), start_new_session=True,
-            preexec_fn=_limit_output_file(output_cap),
         )
     os.close(write_fd)
     events: list[dict] = []
@@ -538,14 +523,15 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
     chapter = str(chapter) if chapter else chapter_of_notebook(nb, path)
     from . import registry
 
-    checks_for_chapter(chapter)  # the package's own checks, loaded once
-    saved = dict(registry._REGISTRY)
-    try:  # a teacher's checks count for this notebook only
-        check_files = _load_check_files(checks)
-        registered: list[Check] = checks_for_chapter(chapter)
-    finally:
-        registry._REGISTRY.clear()
-        registry._REGISTRY.update(saved)
+    with _REGISTRY_LOCK:  # grade_many grades in threads
+        checks_for_chapter(chapter)  # the package's own checks, loaded once
+        saved = dict(registry._REGISTRY)
+        try:  # a teacher's checks count for this notebook only
+            check_files = _load_check_files(checks)
+            registered: list[Check] = checks_for_chapter(chapter)
+        finally:
+            registry._REGISTRY.clear()
+            registry._REGISTRY.update(saved)
     if not registered:
         raise GraderError(f"chapter {chapter} has no registered checks")
     timeout = max(1.0, float(timeout))
@@ -604,7 +590,7 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
                         results[event["name"]] = event
                 elif kind == "tamper":
                     for what in event.get("changed", []):
-                        flags.append({"cell": None, "line": None, "code": what,
+                        flags.append({"cell": None, "line": None, "code": "",
                                       "why": f"the answer cells changed `{what}` (restored before the checks)"})
                 elif kind == "note":
                     notes.append(event["text"])
@@ -667,9 +653,8 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
         status = str(rec.get("status", "error"))
         message = str(rec.get("message", ""))
         if status == "not run" and message == "missing":
-            message = _why_missing(chk.name, objects[chk.name], answers.get(chk.name, []), cell_status, cells)
-            if "not implemented" in message and message.startswith("not implemented"):
-                status, message = "not implemented", message
+            status, message = _why_missing(chk.name, objects[chk.name], answers.get(chk.name, []), cell_status,
+                                           cells)
         points = float(rec.get("points", 0) or 0) if status in ("passed", "partial") else 0
         points = max(0.0, min(points, chk.points))
         points = int(points) if points == int(points) else round(points, 2)
@@ -684,31 +669,38 @@ def grade_notebook(path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, *,
             message += " (note: the notebook has no mv.check call for it; graded anyway)"
         graded.append(GradedCheck(chk.name, status, points, chk.points, message,
                                   hint if status not in ("passed",) else ""))
+    public_only = [c.name for c in graded if "no hidden cases" in c.message]
+    if public_only:
+        notes.append(f"{', '.join(public_only)}: old-style check(s) without hidden cases, scored on the cases the "
+                     "notebook shows (give the check a `hidden` argument)")
     return GradeResult(str(path), chapter, graded, notes, flags, time.monotonic() - started)
 
 
-def _why_missing(name: str, obj: str, answer_cells: list[int], cell_status: dict, cells: list[_Cell]) -> str:
-    """Why the exercise's object was not there to check."""
+def _why_missing(name: str, obj: str, answer_cells: list[int], cell_status: dict,
+                 cells: list[_Cell]) -> tuple[str, str]:
+    """(status, why) for an exercise whose object was not there to check."""
     for number in answer_cells:
         st = cell_status.get(number)
         if st is None:
             continue
         status, message = st.get("status"), st.get("message", "")
         if status == "not implemented":
-            return f"not implemented (code cell {number}: {message})"
+            return "not implemented", f"not implemented (code cell {number}: {message})"
         if status == "syntax error":
-            return f"its answer cell (code cell {number}) has a syntax error: {message}"
+            return "not run", f"its answer cell (code cell {number}) has a syntax error: {message}"
         if status == "exit":
-            return f"its answer cell (code cell {number}) {message}"
-        if status in ("timed out", "died"):
-            return message
+            return "not run", f"its answer cell (code cell {number}) {message}"
+        if status == "timed out":
+            return "timed out", message
+        if status == "died":
+            return "not run", message
         if status == "error":
-            return f"its answer cell (code cell {number}) raised {message}"
+            return "not run", f"its answer cell (code cell {number}) raised {message}"
     defined = sorted({d for c in cells for d in c.defines})
     close = difflib.get_close_matches(obj.split(".")[0], defined, n=1)
     if close:
-        return f"the notebook defines no `{obj}` (did you rename it `{close[0]}`?)"
-    return f"the notebook defines no `{obj}` (the exercise's answer cell was deleted or never run)"
+        return "not run", f"the notebook defines no `{obj}` (did you rename it `{close[0]}`?)"
+    return "not run", f"the notebook defines no `{obj}` (the exercise's answer cell was deleted or never run)"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -764,7 +756,7 @@ def grade_many(paths: Iterable[str | os.PathLike], jobs: int = 1, progress: bool
 
 
 def _flag_text(flag: dict) -> str:
-    where = f"cell {flag['cell']}, line {flag['line']}: " if flag.get("cell") else ""
+    where = f"code cell {flag['cell']}, line {flag['line']}: " if flag.get("cell") else ""
     code = f" `{flag['code']}`" if flag.get("code") else ""
     return f"{where}{flag['why']}{code}"
 

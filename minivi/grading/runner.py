@@ -226,6 +226,15 @@ def main() -> None:  # noqa: C901 - one linear script
     os.dup2(devnull, 0)
     channel = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
     token = job["token"]
+    try:  # raw writes to stdout (os.write, C code) cannot fill the disk either
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        limit = max(4 * int(job.get("output_cap", 1 << 20)), 8 << 20)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
     dumps, write = json.dumps, channel.write
 
     def send(**record: Any) -> None:

@@ -13,7 +13,7 @@ from scipy.special import logsumexp
 
 from ... import autodiff as mv
 from ...autodiff.tensor import Tensor
-from ..registry import CheckFailed, register
+from ..registry import CheckFailed, Partial, register
 from . import as_array, assert_close, assert_shape, call, rng, unpack
 
 # ----------------------------------------------------------------------------------------------
@@ -116,6 +116,7 @@ def _make_layer(Linear, n_in: int, n_out: int, seed: int):
 @register(
     "03.linear_forward",
     points=2,
+    parts=("initialisation", "forward pass"),
     hint=(
         "Two jobs: initialise W with Glorot's uniform range and b at zero, then compute η = x W + b.",
         'Draw W with the rng you are given, as learnable tensors (requires_grad=True).',
@@ -126,8 +127,28 @@ def _make_layer(Linear, n_in: int, n_out: int, seed: int):
     ),
 )
 def _check_linear(Linear, hidden=False):
+    """Two parts, a point each: the initialisation, and the forward pass with its gradients."""
+    failed = {}
+    for what, part in (("initialisation", _linear_init_part), ("forward pass", _linear_forward_part)):
+        try:
+            part(Linear, hidden)
+        except CheckFailed as exc:
+            failed[what] = str(exc)
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the learner's error costs this part only
+            failed[what] = f"your code raised {type(exc).__name__}: {exc}"
+    if len(failed) == 2:
+        raise CheckFailed(f"{failed['initialisation']}; and the forward pass: {failed['forward pass']}")
+    if failed:
+        (what, message), = failed.items()
+        right = "forward pass" if what == "initialisation" else "initialisation"
+        raise Partial(1, f"the {right} is right (1/2 points), the {what} is not: {message}")
+
+
+def _linear_init_part(Linear, hidden=False):
     # Parameters: shapes, learnable tensors, initial values.
-    n_in, n_out = 300, 200
+    n_in, n_out = (300, 200) if not hidden else (250, 330)
     layer = _make_layer(Linear, n_in, n_out, seed=0)
     for attr, shape in (("W", (n_in, n_out)), ("b", (n_out,))):
         t = _require_tensor(getattr(layer, attr), f"Linear({n_in}, {n_out}).{attr}",
@@ -159,12 +180,15 @@ def _check_linear(Linear, hidden=False):
     same = _numpy(_make_layer(Linear, n_in, n_out, seed=0).W, "W")
     other = _numpy(_make_layer(Linear, n_in, n_out, seed=1).W, "W")
     if not np.array_equal(W, same):
-        raise CheckFailed("two Linear(300, 200, rng=np.random.default_rng(0)) got different W: draw the "
+        raise CheckFailed(f"two Linear({n_in}, {n_out}, rng=np.random.default_rng(0)) got different W: draw the "
                           "weights with the rng argument, not with np.random or another generator")
     if np.array_equal(W, other):
-        raise CheckFailed("Linear(300, 200) got the same W with rng=default_rng(0) and default_rng(1): draw "
+        raise CheckFailed(f"Linear({n_in}, {n_out}) got the same W with rng=default_rng(0) and default_rng(1): draw "
                           "the weights with the rng you are given")
 
+
+
+def _linear_forward_part(Linear, hidden=False):
     # The forward pass: values against NumPy, for several batch sizes, with a non-zero bias.
     r = rng(301, hidden)
     for n_in, n_out, n in [(3, 4, 5), (6, 2, 1), (1, 3, 4), (5, 5, 2)]:
