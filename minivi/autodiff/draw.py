@@ -109,21 +109,22 @@ def draw_graph(root: Tensor, names: dict | None = None, ax=None, grads: bool = T
             lines.append("grad " + gradient[id(t)])
         return "\n".join(lines)
 
+    boxes = {}
+    for t in everything:
+        x0, y0 = pos[id(t)]
+        colour = "#cfe8ff" if t._node is None else ("#ffd9b3" if t is root else "#e8e8e8")
+        boxes[id(t)] = ax.text(x0, y0, label(t), ha="center", va="center", fontsize=fontsize, family="monospace",
+                bbox=dict(boxstyle="round,pad=0.35", fc=colour, ec="0.3"))
     for t in order:
         ins = [x for x in t._node.inputs if isinstance(x, Tensor)]
         for k, x in enumerate(ins):
             uses = [j for j, y in enumerate(ins) if y is x]
             rad = 0.0 if len(uses) == 1 else 0.6 * (uses.index(k) - (len(uses) - 1) / 2)  # one arrow per use
-            (x0, y0), (x1, y1) = pos[id(x)], pos[id(t)]
-            head, tail = ((x1, y1 + 0.3), (x0, y0 - 0.3)) if vertical else ((x1 - 0.42, y1), (x0 + 0.42, y0))
-            ax.annotate("", xy=head, xytext=tail,
-                        arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=2, shrinkB=2,
+            # from box to box: the arrow is clipped at the two boxes' edges (drawn after them, zorder 4)
+            ax.annotate("", xy=pos[id(t)], xytext=pos[id(x)], zorder=4,
+                        arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=1, shrinkB=1,
+                                        patchA=boxes[id(x)].get_bbox_patch(), patchB=boxes[id(t)].get_bbox_patch(),
                                         connectionstyle=f"arc3,rad={rad}"))
-    for t in everything:
-        x0, y0 = pos[id(t)]
-        colour = "#cfe8ff" if t._node is None else ("#ffd9b3" if t is root else "#e8e8e8")
-        ax.text(x0, y0, label(t), ha="center", va="center", fontsize=fontsize, family="monospace",
-                bbox=dict(boxstyle="round,pad=0.35", fc=colour, ec="0.3"))
     xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
