@@ -121,3 +121,24 @@ def test_nvil_baseline_lowers_the_encoder_gradient_variance_on_mnist():
         var[name] = total
     assert var["none"] / var["nvil"] > 10, var
     assert var["nvil"] < var["moving average"], var
+
+
+def test_nvil_baseline_centres_with_earlier_statistics_and_normalises():
+    """Step 1 initialises c̄ and v from its own batch; later steps use the values from before the step, divide by
+    max(1, √v), and update afterwards with decay α; the network's loss is the squared error to l - c̄."""
+    base = NVILBaseline(4, 3, rng=np.random.default_rng(0), decay=0.5, input_dependent=False)
+    l1 = np.array([-100.0, -110.0, -90.0])
+    a1, loss = base.learning_signal(l1, np.zeros((3, 4)))
+    assert loss is None
+    np.testing.assert_allclose(a1, (l1 - l1.mean()) / np.sqrt(l1.var()))
+    mean1, var1 = base.mean, base.var
+    l2 = np.array([-50.0, -52.0, -48.0])
+    a2, _ = base.learning_signal(l2, np.zeros((3, 4)))
+    np.testing.assert_allclose(a2, (l2 - mean1) / max(1.0, np.sqrt(var1)))
+    assert base.mean == pytest.approx(0.5 * mean1 + 0.5 * l2.mean())
+    assert base.var == pytest.approx(0.5 * var1 + 0.5 * l2.var())
+    net = NVILBaseline(4, 3, rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    _, loss = net.learning_signal(l1, x)
+    cx = net(x).numpy()
+    assert loss.item() == pytest.approx(np.mean((l1 - net.mean - cx) ** 2), rel=1e-4)
