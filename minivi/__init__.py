@@ -14,6 +14,7 @@ from . import data, distributions, glm, nn, optim, plot, train  # noqa: E402 - t
 from .train import History, fast_mode, fit, pick  # noqa: F401
 from . import vi  # noqa: E402,F401 - variational inference (chapter 07)
 from . import estimators  # noqa: E402,F401 - chapter 08: Monte Carlo gradient estimators
+from . import flows  # noqa: E402,F401 - chapter 12: normalising flows
 
 __version__ = "0.1.0"
 
