@@ -7,3 +7,4 @@ need, e.g. ``from minivi.models.lvm import PPCA``.
 from .sbn import SBN  # noqa: E402,F401 - chapter 08: sigmoid belief network trained by NVIL
 from .dlgm import DLGM  # noqa: E402,F401 - chapter 09
 from .draw import DRAW  # noqa: E402,F401 - chapter 12
+from .flow_dlgm import FlowDLGM  # noqa: E402,F401 - chapter 12
