@@ -7,7 +7,7 @@ filter variance and intensity, for an image of width A and height B (pixels numb
     μ_X^i = g_X + (i − N/2 − 1/2) δ,   μ_Y^j = g_Y + (j − N/2 − 1/2) δ            (i, j = 1..N)
     F_X[i, a] = exp(−(a − μ_X^i)²/(2σ²)) / Z_X,   F_Y[j, b] = exp(−(b − μ_Y^j)²/(2σ²)) / Z_Y
 
-(each filter's row normalised to sum to one). read(x) = γ F_Y x F_Xᵀ (an N × N glimpse) and
+(each filter normalised by Z + ε, ε = 1e-8, so a filter that falls off the image does not divide by zero). read(x) = γ F_Y x F_Xᵀ (an N × N glimpse) and
 write(w) = (1/γ̂) F̂_Yᵀ w F̂_X (an N × N patch spread back over the B × A canvas).
 """
 from __future__ import annotations
