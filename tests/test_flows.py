@@ -241,5 +241,7 @@ def test_flow_dlgm_likelihood_does_not_depend_on_the_proposal():
     assert np.all(np.abs(e0 - e4) < 4 * np.hypot(s0, s4) + 0.02), (e0, e4, s0, s4)
     F = m4.elbo(x, mv.default_rng(3), n_samples=2000).numpy()
     assert np.all(F < e4 + 4 * s4 + 0.02)
+    with pytest.raises(ValueError, match="no closed-form KL"):
+        m4.elbo(x, mv.default_rng(3), kl="analytic")
     with pytest.raises(ValueError, match="one stochastic layer"):
         FlowDLGM(12, (8,), (2, 2), n_flows=2, rng=mv.default_rng(0))

@@ -55,6 +55,9 @@ class FlowDLGM(DLGM):
 
     def elbo(self, x, rng, n_samples: int = 1, kl: str = "mc") :
         """F(y) per data point (n,): E_{q_0}[log p(y, z_K) − log q_K(z_K | y)] (eq. 15), a Monte Carlo KL."""
+        if kl != "mc":
+            raise ValueError(f"FlowDLGM.elbo: a flow posterior has no closed-form KL, use kl='mc' (got {kl!r}); "
+                             "for chapter 09's closed-form estimator at K = 0 call DLGM.elbo(model, x, rng)")
         x = self._as_x(x)
         return vi.free_energy(lambda z: self.log_joint(x, z), self.q(x), None, rng, n_samples, "mc")
 
