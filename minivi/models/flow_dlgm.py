@@ -7,11 +7,13 @@ last hidden layer outputs the parameters (u_k, w_k, b_k), k = 1..K, of K planar 
 
 is amortised too. The free energy (eq. 15) F = E_{q_0}[log p(y, z_K) − log q_0(z_0|y) + Σ_k log|det|] is
 ``vi.free_energy`` on the log-joint with a ``FlowPosterior``; K = 0 is chapter 09's model with a Monte Carlo KL.
-Only how q(z|y) is sampled and scored changes: the decoder, the prior and training (``fit_dlgm``) are DLGM's.
+Only how q(z|y) is sampled and scored changes (``q`` and ``elbo``): the decoder, the prior, ``iwae`` and
+``log_likelihood`` (which call ``self.q``) and training (``fit_dlgm``) are DLGM's.
 """
 from __future__ import annotations
 
 from .. import autodiff as mv
+from ..autodiff import Tensor
 from .. import nn, vi
 from ..distributions import Normal
 from ..flows import FlowPosterior, planar
@@ -53,25 +55,13 @@ class FlowDLGM(DLGM):
 
         return FlowPosterior(base, flow)
 
-    def elbo(self, x, rng, n_samples: int = 1, kl: str = "mc") :
+    def elbo(self, x, rng, n_samples: int = 1, kl: str = "mc") -> Tensor:
         """F(y) per data point (n,): E_{q_0}[log p(y, z_K) − log q_K(z_K | y)] (eq. 15), a Monte Carlo KL."""
         if kl != "mc":
             raise ValueError(f"FlowDLGM.elbo: a flow posterior has no closed-form KL, use kl='mc' (got {kl!r}); "
                              "for chapter 09's closed-form estimator at K = 0 call DLGM.elbo(model, x, rng)")
         x = self._as_x(x)
         return vi.free_energy(lambda z: self.log_joint(x, z), self.q(x), None, rng, n_samples, "mc")
-
-    def iwae(self, x, rng, n_samples: int):
-        x = self._as_x(x)
-        return vi.iwae_bound(lambda z: self.log_joint(x, z), self.q(x), None, rng, n_samples)
-
-    def log_likelihood(self, x, n_samples: int, rng, batch_size: int | None = None, return_se: bool = False):
-        """Importance-sampled log p(y) with q_K(z|y) as the proposal (NumPy (n,)), as ``DLGM.log_likelihood``."""
-        x = self._as_x(x)
-        batch_size = batch_size or max(1, 2_000 // x.shape[0])
-        with mv.no_grad():
-            est, ess = vi.log_marginal_is(lambda z: self.log_joint(x, z), self.q(x), None, rng, n_samples, batch_size)
-        return (est, vi.is_log_stderr(ess, n_samples)) if return_se else est
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", n_flows={self.n_flows}"
