@@ -245,3 +245,21 @@ def test_flow_dlgm_likelihood_does_not_depend_on_the_proposal():
         m4.elbo(x, mv.default_rng(3), kl="analytic")
     with pytest.raises(ValueError, match="one stochastic layer"):
         FlowDLGM(12, (8,), (2, 2), n_flows=2, rng=mv.default_rng(0))
+
+
+def test_energies_match_the_papers_formulas_inside_the_square_and_are_proper():
+    r = np.random.default_rng(0)
+    z = r.uniform(-4, 4, size=(50, 2))
+    z1, z2 = z[:, 0], z[:, 1]
+    w1, w2, w3 = np.sin(np.pi * z1 / 2), 3 * np.exp(-0.5 * ((z1 - 1) / 0.6) ** 2), 3 / (1 + np.exp(-(z1 - 1) / 0.3))
+    ref = {
+        "U1": 0.5 * ((np.hypot(z1, z2) - 2) / 0.4) ** 2
+        - np.log(np.exp(-0.5 * ((z1 - 2) / 0.6) ** 2) + np.exp(-0.5 * ((z1 + 2) / 0.6) ** 2)),
+        "U2": 0.5 * ((z2 - w1) / 0.4) ** 2,
+        "U3": -np.log(np.exp(-0.5 * ((z2 - w1) / 0.35) ** 2) + np.exp(-0.5 * ((z2 - w1 + w2) / 0.35) ** 2)),
+        "U4": -np.log(np.exp(-0.5 * ((z2 - w1) / 0.4) ** 2) + np.exp(-0.5 * ((z2 - w1 + w3) / 0.35) ** 2)),
+    }
+    for name, U in flows.ENERGIES.items():
+        np.testing.assert_allclose(U(_t(z)).numpy(), ref[name], rtol=1e-10, err_msg=name)
+        far = U(_t([[9.0, 0.0], [-9.0, 0.0]])).numpy()                  # outside the square: the wall (or the ring)
+        assert np.all(far > 100), (name, far)
