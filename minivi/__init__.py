@@ -13,6 +13,7 @@ from .autodiff import linalg  # noqa: F401
 from . import data, distributions, glm, nn, optim, plot, train  # noqa: E402 - the layers built on the engine
 from . import vi  # noqa: E402,F401 - chapter 07: variational inference
 from . import estimators  # noqa: E402,F401 - chapter 08: Monte Carlo gradient estimators
+from . import flows  # noqa: E402,F401 - chapter 12: normalising flows
 from .train import History, fast_mode, fit, pick  # noqa: F401
 
 __version__ = "0.1.0"

@@ -12,10 +12,11 @@ from .activations import (ACTIVATIONS, Activation, Identity, LogSoftmax, ReLU, S
 from .batchnorm import BatchNorm
 from .dropout import Dropout
 from .layers import MLP, Linear, Sequential
+from .lstm import LSTMCell  # chapter 12 (DRAW)
 from .module import Module, Parameter
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "BatchNorm", "Dropout", "Identity", "Linear", "LogSoftmax", "MLP", "Module",
+    "ACTIVATIONS", "Activation", "BatchNorm", "LSTMCell", "Dropout", "Identity", "Linear", "LogSoftmax", "MLP", "Module",
     "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh", "exp", "get_activation",
     "identity", "init", "log_softmax", "probit", "relu", "sigmoid", "softmax", "softplus", "tanh",
 ]
