@@ -81,6 +81,46 @@ def test_linear_gaussian_elbo_with_exact_posterior_is_log_likelihood():
         assert np.all(worse < exact - 1e-3)
 
 
+def test_two_stochastic_layers_linear_gaussian_is_and_free_energy():
+    """z2 ~ N(0, I), z1 = W2 z2 + b2 + S1^½ ε1, y = W1 z1 + b1 + σ ε: y is Gaussian with covariance
+    W1 (W2 W2ᵀ + S1) W1ᵀ + diag σ², so the two-layer machinery (hierarchical prior, per-layer KLs,
+    joint proposal) is checked against a closed form."""
+    with mv.default_dtype("float64"):
+        d, k1, k2 = 7, 3, 2
+        r = np.random.default_rng(20)
+        W1, b1, W2, b2 = r.standard_normal((d, k1)), r.standard_normal(d), r.standard_normal((k1, k2)), r.standard_normal(k1)
+        s1, sy = np.full(k1, 0.5), np.full(d, 0.4)                       # standard deviations
+        m = DLGM(x_dim=d, hidden=(), z_dims=(k1, k2), likelihood="gaussian", rng=mv.default_rng(0))
+        m.dec[0][0].W.data[...], m.dec[0][0].b.data[...] = W1.T, b1
+        m.dec[1][0].W.data[...], m.dec[1][0].b.data[...] = W2.T, b2
+        m.log_sigma_z[0].data[...], m.log_sigma_y.data[...] = np.log(s1), np.log(sy)
+        V1 = W2 @ W2.T + np.diag(s1**2)
+        C = W1 @ V1 @ W1.T + np.diag(sy**2)
+        mu_y, mu_z = W1 @ b2 + b1, np.r_[b2, np.zeros(k2)]
+        cov_zy = np.vstack([V1 @ W1.T, W2.T @ W1.T])                    # Cov([z1; z2], y), (k1 + k2, d)
+        var_z = np.block([[V1, W2], [W2.T, np.eye(k2)]])
+        B = cov_zy @ np.linalg.inv(C)
+        post_sd = np.sqrt(np.diag(var_z - B @ cov_zy.T))
+        for l, (a, b) in enumerate([(0, k1), (k1, k1 + k2)]):          # encoder: posterior means, widened sds
+            m.enc_loc[l].W.data[...] = B[a:b].T
+            m.enc_loc[l].b.data[...] = mu_z[a:b] - B[a:b] @ mu_y
+            m.enc_log_scale[l].W.data[...] = 0.0
+            m.enc_log_scale[l].b.data[...] = np.log(1.5 * post_sd[a:b])
+        y = r.multivariate_normal(mu_y, C, size=5)
+        L = np.linalg.cholesky(C)
+        A = np.linalg.solve(L, (y - mu_y).T)
+        exact = -0.5 * (d * np.log(2 * np.pi) + 2 * np.log(np.diag(L)).sum() + (A * A).sum(0))
+        est, se = m.log_likelihood(y, 20_000, np.random.default_rng(21), return_se=True)
+        assert np.all(np.abs(est - exact) < 3 * se + 1e-9), (est - exact, se)
+        # the closed-form-KL free energy and the Monte Carlo one estimate the same F, below log p(y)
+        rep = np.repeat(y[:1], 3000, axis=0)
+        fa = m.elbo(rep, np.random.default_rng(22), kl="analytic").numpy()
+        fm = m.elbo(rep, np.random.default_rng(23), kl="mc").numpy()
+        assert abs(fa.mean() - fm.mean()) < 4 * np.hypot(fa.std(), fm.std()) / np.sqrt(len(rep))
+        assert fa.mean() < exact[0]
+        assert m.iwae(rep[:500], np.random.default_rng(24), 50).numpy().mean() > fa.mean()
+
+
 # ----------------------------------------------------------------------------------------------
 # Learning a known DLGM
 
