@@ -313,6 +313,10 @@ _RISKY_ATTRS = {
     "__code__": "rewrites a function's code",
     "__closure__": "reads a function's closure",
     "__globals__": "reads a function's globals",
+    "getppid": "looks for the grader's process",
+    "kill": "sends signals to processes",
+    "killpg": "sends signals to processes",
+    "system": "runs shell commands",
 }
 _RISKY_NAMES = {"__builtins__": "touches builtins"}  # modules (builtins, gc, ...) are flagged where imported
 
@@ -340,7 +344,8 @@ def _scan_flags(cell: _Cell) -> list[dict]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
             for name in names + [a.name for a in node.names]:
-                if name and name.split(".")[0] in ("builtins", "importlib", "ctypes", "gc", "inspect"):
+                if name and name.split(".")[0] in ("builtins", "importlib", "ctypes", "gc", "inspect", "subprocess",
+                                                   "signal", "multiprocessing"):
                     add(line, f"imports {name.split('.')[0]}")
                 if name and "grading" in name:
                     add(line, "touches the grading machinery")
