@@ -9,7 +9,8 @@ machines this doubled the time of a training step. We ask glibc to serve blocks 
 PyTorch's caching allocator, in two lines. It changes how the process *reuses* memory,
 not what any computation returns.
 
-Set ``MINIVI_MALLOC_TUNING=0`` before importing minivi to leave the allocator alone.
+Set ``MINIVI_MALLOC_TUNING=0`` before importing minivi to leave the allocator alone;
+``mv.config()`` reports whether the tuning is on.
 """
 from __future__ import annotations
 

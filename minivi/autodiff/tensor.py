@@ -118,7 +118,7 @@ class Node:
         self.stamp = stamp
 
 
-_RETAINED: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()  # retain_grad()
+_RETAINED: dict[int, weakref.ref] = {}  # retain_grad(): id -> weak reference (a plain dict: cheap to test)
 
 
 class Tensor:
@@ -274,7 +274,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad: it gets no gradient")
         if self._node is not None:
-            _RETAINED[id(self)] = self
+            key = id(self)
+            _RETAINED[key] = weakref.ref(self, lambda _, key=key: _RETAINED.pop(key, None))
         return self
 
     def to(self, device: str) -> "Tensor":
