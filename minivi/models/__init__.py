@@ -6,3 +6,4 @@ need, e.g. ``from minivi.models.lvm import PPCA``.
 """
 from .sbn import SBN  # noqa: E402,F401 - chapter 08: sigmoid belief network trained by NVIL
 from .dlgm import DLGM  # noqa: E402,F401 - chapter 09
+from .ssvae import M2, M1M2  # noqa: E402,F401 - chapter 10
