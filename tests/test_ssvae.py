@@ -169,3 +169,34 @@ def test_m2_with_4_labels_beats_the_supervised_baseline():
         errs_m2.append(error_rate(m.classify(xt), yt))
     assert np.mean(errs_m2) < 0.05, (errs_m2, errs_base)
     assert np.mean(errs_base) - np.mean(errs_m2) > 0.10, (errs_m2, errs_base)
+
+
+def test_labelled_subset_is_balanced_and_reproducible():
+    y = np.random.default_rng(0).integers(0, 10, 500)
+    idx = labelled_subset(y, 3, np.random.default_rng(5))
+    assert np.array_equal(np.bincount(y[idx], minlength=10), np.full(10, 3))
+    assert np.array_equal(idx, labelled_subset(y, 3, np.random.default_rng(5)))
+    with pytest.raises(ValueError, match="fewer than per_class"):
+        labelled_subset(np.array([0, 0, 1]), 2, np.random.default_rng(0))
+
+
+def test_fit_ssvae_rejects_mismatched_labels():
+    m = _tiny()
+    with pytest.raises(ValueError, match="as many labels"):
+        fit_ssvae(m, np.zeros((3, 4)), np.array([0, 1]), np.zeros((5, 4)), 1, np.random.default_rng(0), alpha=1.0)
+
+
+def test_m1m2_decodes_through_m1():
+    from minivi.models import DLGM
+    from minivi.models.ssvae import M1M2
+
+    m1 = DLGM(6, (5,), (3,), rng=mv.default_rng(0))
+    m2 = M2(3, 4, 2, (5,), likelihood="gaussian", rng=mv.default_rng(1))
+    stacked = M1M2(m1, m2)
+    x = np.random.default_rng(2).random((7, 6)).astype(np.float32)
+    assert stacked.classify(x).shape == (7,)
+    assert stacked.analogies(x, classes=[0, 3]).shape == (7, 2, 6)
+    z = np.zeros((2, 2))
+    np.testing.assert_allclose(stacked.generate([1, 2], z), m1.decode(m2.generate([1, 2], z).astype(np.float32)))
+    with pytest.raises(ValueError, match="M1's features"):
+        M1M2(m1, M2(4, 4, 2, (5,), likelihood="gaussian", rng=mv.default_rng(1)))
