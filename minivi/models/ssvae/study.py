@@ -28,13 +28,13 @@ class Config:
 
     m1_hidden: tuple = (256,)
     m1_z: int = 32
-    m1_epochs: int = 20
+    m1_epochs: int = 15
     m2_hidden: tuple = (256,)
     m2_z: int = 16
-    m2_epochs: int = 10
+    m2_epochs: int = 8
     top_hidden: tuple = (128,)
     top_z: int = 16
-    top_epochs: int = 20
+    top_epochs: int = 10
     baseline_epochs: int = 200
     lr: float = 1e-3
     max_steps: int | None = None          # cap on steps per epoch (smoke mode)
@@ -45,10 +45,11 @@ class Config:
         return asdict(self)
 
 
+#: smoke mode (CI), full mode (the chapter, under 20 minutes on 2 cores), the long study (MINIVI_CH10_STUDY=1)
 SMOKE = Config(m1_epochs=1, m2_epochs=1, top_epochs=2, baseline_epochs=20, max_steps=4, n_train=1500,
                m1_hidden=(64,), m2_hidden=(64,), top_hidden=(32,), alphas=(10.0, 30.0))
 FULL = Config()
-LONG = Config(m1_epochs=100, m2_epochs=60, top_epochs=100)
+LONG = Config(m1_epochs=100, m2_epochs=50, top_epochs=60)
 
 
 def baseline_error(x_l, y_l, x_test, y_test, cfg: Config, rng) -> float:
