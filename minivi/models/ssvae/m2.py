@@ -34,6 +34,7 @@ import minivi as mv
 from minivi import Tensor, nn
 from minivi.autodiff.random import rng_device
 from minivi.distributions import Normal
+from minivi.estimators import batch_mean
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -204,7 +205,8 @@ class M2(nn.Module):
         elif hasattr(baseline, "learning_signal"):              # NVILBaseline: b(x) = c̄ + C_ψ(x)
             centred, parts["baseline_loss"] = baseline.learning_signal(signal, x)
         elif hasattr(baseline, "update"):                       # MovingAverage: c from earlier steps only
-            centred = signal - baseline.value if baseline.steps else signal - signal.mean()
+            first = n > 1 and baseline.steps == 0                # first step: the leave-one-out batch mean
+            centred = signal - (batch_mean(signal) if first else baseline.value)
             baseline.update(signal)
         else:
             centred = signal - float(baseline)
