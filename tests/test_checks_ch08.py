@@ -79,22 +79,6 @@ def test_a_biased_score_estimator_fails_the_z_test():
     assert result.status == "failed" and "biased" in result.message, result.message
 
 
-def test_forbidden_names_exist():
-    assert set(ch08.FORBIDDEN) == {c.name for c in registry.checks_for_chapter("08")}
-    for names in ch08.FORBIDDEN.values():
-        for dotted in names:
-            parts = dotted.split(".")
-            for i in range(len(parts), 0, -1):
-                try:
-                    obj = importlib.import_module(".".join(parts[:i]))
-                except ModuleNotFoundError:
-                    continue
-                for attr in parts[i:]:
-                    obj = getattr(obj, attr)
-                assert callable(obj), dotted
-                break
-
-
 def test_grad_samples_with_its_own_noise_does_not_pass_pathwise_normal():
     """The check compares sample by sample on the given eps, so even without FORBIDDEN's blocking, a call of
     grad_samples (which draws its own noise) cannot pass it."""

@@ -121,17 +121,28 @@ class Guard:
 
 
 def _resolve(dotted: str) -> Any:
-    """The object at a dotted path such as ``minivi.glm.hessian`` or ``minivi.glm.links.Link.nll``."""
+    """The object at a dotted path such as ``minivi.glm.hessian`` or ``minivi.glm.links.Link.nll``.
+
+    Attributes win over submodules of the same name: ``minivi.vi.free_energy`` is the function the package
+    exports, not the module ``minivi/vi/free_energy.py`` it lives in; a submodule is imported only where the
+    package has no such attribute yet.
+    """
     parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
+    try:
+        obj = importlib.import_module(parts[0])
+        for i, attr in enumerate(parts[1:], start=1):
+            obj = getattr(obj, attr) if hasattr(obj, attr) else importlib.import_module(".".join(parts[:i + 1]))
         return obj
-    raise ImportError(dotted)
+    except ImportError:  # "package.module.function" where the package rebinds the module's name to the function
+        for cut in range(len(parts) - 1, 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+            return obj
+        raise
 
 
 # ----------------------------------------------------------------------------------------------
