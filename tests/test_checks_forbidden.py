@@ -30,7 +30,8 @@ def test_a_package_attribute_wins_over_the_submodule_of_the_same_name():
     # minivi/vi/free_energy.py defines free_energy, which minivi.vi re-exports: the guard must land on the function
     # (it landed on the module before, leaving `vi.free_energy` callable in chapters 09, 10 and 12's answers).
     import minivi.vi
-    import minivi.vi.free_energy as module
+
+    module = importlib.import_module("minivi.vi.free_energy")
 
     assert _resolve("minivi.vi.free_energy") is minivi.vi.free_energy
     assert _resolve("minivi.vi.free_energy.free_energy") is module.free_energy is minivi.vi.free_energy
