@@ -136,6 +136,16 @@ def test_ch02_engine_hessian_by_the_engines_own_mv_hessian_scores_zero(tmp_path)
     assert "your answer called minivi's own `hessian`" in got["02.engine_hessian"].message
 
 
+def test_ch06_answer_calling_ppca_log_marginal_scores_zero(tmp_path):
+    nb = _replace(_load("solutions/06_latent_variable_models.ipynb"), "def ppca_loglik",
+                  "def ppca_loglik(Y, W, mu, sigma2):\n    from minivi.models.lvm import PPCA\n"
+                  "    m = PPCA(Y.shape[1], W.shape[1])\n    m.W.data[...] = W\n    m.mu.data[...] = mu\n"
+                  "    m.log_sigma2.data[...] = np.log(sigma2)\n    return m.log_marginal(Y).numpy()")
+    got = _by_name(_grade(nb, tmp_path, "06_sub.ipynb"))
+    assert got["06.ppca_loglik"].points == 0, got["06.ppca_loglik"]
+    assert "your answer called minivi's own `log_marginal`" in got["06.ppca_loglik"].message
+
+
 def test_ch01_answers_calling_minivi_or_the_checker_score_zero(tmp_path):
     nb = _load("solutions/01_autodiff.ipynb")
     nb = _replace(nb, "def unbroadcast",
