@@ -210,10 +210,16 @@ _MARKER = re.compile(r"""(?:BEGIN SOLUTION\s+|NotImplementedError\(\s*["']exerci
 _DEF_RE = re.compile(r"^(?:def|class)\s+(?P<name>[A-Za-z_]\w*)|^(?P<assign>[A-Za-z_]\w*)\s*=", re.M)
 
 
+#: ``grade_many`` grades in threads, and CPython 3.11's parser is not safe to enter from two threads at once
+#: (it raises "SystemError: AST constructor recursion depth mismatch"): one parse at a time.
+_PARSE_LOCK = threading.Lock()
+
+
 def _parse(source: str) -> ast.Module | None:
     lines = [("pass  # " + ln.lstrip()) if ln.lstrip().startswith(("%", "!")) else ln for ln in source.split("\n")]
     try:
-        return ast.parse("\n".join(lines))
+        with _PARSE_LOCK:
+            return ast.parse("\n".join(lines))
     except SyntaxError:
         return None
 
