@@ -29,9 +29,26 @@ ROOT = os.path.dirname(HERE)
 WARMUP_STEPS = 20
 
 
+def _timed_epoch(step, x, rng, sync) -> float:
+    """Seconds for one epoch of ``step`` over dynamically binarised minibatches of 100, after a few warm-up steps
+    (the same loop for both libraries; ``sync`` waits for a GPU to finish)."""
+    from minivi.data import minibatches
+
+    for i, (xb,) in enumerate(minibatches(x, batch_size=100, rng=rng, binarize="dynamic")):
+        if i == WARMUP_STEPS:
+            break
+        step(xb)
+    sync()
+    t0 = time.perf_counter()
+    for (xb,) in minibatches(x, batch_size=100, rng=rng, binarize="dynamic"):
+        loss = step(xb)
+    loss.item()
+    sync()
+    return time.perf_counter() - t0
+
+
 def _minivi_epoch(device: str) -> dict:
     import minivi as mv
-    from minivi.data import minibatches
     from minivi.models import DLGM
     from minivi.optim import Adam
 
@@ -49,25 +66,14 @@ def _minivi_epoch(device: str) -> dict:
         opt.step()
         return loss
 
-    for i, (xb,) in enumerate(minibatches(x, batch_size=100, rng=rng, binarize="dynamic")):
-        if i == WARMUP_STEPS:
-            break
-        step(xb)
     sync = (lambda: None) if device == "cpu" else __import__("cupy").cuda.Device().synchronize
-    sync()
-    t0 = time.perf_counter()
-    for (xb,) in minibatches(x, batch_size=100, rng=rng, binarize="dynamic"):
-        loss = step(xb)
-    loss.item()
-    sync()
-    return {"seconds": time.perf_counter() - t0, "n": len(x), "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}
+    return {"seconds": _timed_epoch(step, x, rng, sync), "n": len(x), "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}
 
 
 def _torch_epoch(device: str) -> dict:
     import torch
 
     import minivi as mv
-    from minivi.data import minibatches
     from minivi.models.dlgm.torch_reference import TorchVAE
 
     x, _ = mv.data.load_mnist(split="train", verbose=False)
@@ -86,18 +92,8 @@ def _torch_epoch(device: str) -> dict:
         opt.step()
         return loss
 
-    for i, (xb,) in enumerate(minibatches(x, batch_size=100, rng=rng, binarize="dynamic")):
-        if i == WARMUP_STEPS:
-            break
-        step(xb)
     sync = (lambda: None) if tdev == "cpu" else torch.cuda.synchronize
-    sync()
-    t0 = time.perf_counter()
-    for (xb,) in minibatches(x, batch_size=100, rng=rng, binarize="dynamic"):
-        loss = step(xb)
-    loss.item()
-    sync()
-    return {"seconds": time.perf_counter() - t0, "n": len(x), "threads": torch.get_num_threads(),
+    return {"seconds": _timed_epoch(step, x, rng, sync), "n": len(x), "threads": torch.get_num_threads(),
             "version": torch.__version__}
 
 
