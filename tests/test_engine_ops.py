@@ -129,6 +129,21 @@ def test_repeated_integer_indices_accumulate():
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("table, rows", [((10, 8), (3, 50)), ((6,), (40,)), ((5, 2, 3), (7,)), ((4, 3), (2, 3, 4))])
+def test_row_lookup_gradient_matches_add_at(table, rows, rng):
+    # W[y] (an embedding, M2's label weights) scatters its gradient by sorting the rows, not np.add.at:
+    # the same sums, repeated and negative rows included
+    W = rng.standard_normal(table)
+    y = rng.integers(-table[0], table[0], size=rows)
+    g = rng.standard_normal(rows + table[1:])
+    t = mv.tensor(W, dtype=np.float64, requires_grad=True)
+    (t[y] * mv.tensor(g, dtype=np.float64)).sum().backward()
+    expected = np.zeros(table)
+    np.add.at(expected, y, g)
+    np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert mv.gradcheck(lambda w: w[y[:3]] * 2.0, W)
+
+
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_concatenate_and_stack(axis, rng):
     a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3))

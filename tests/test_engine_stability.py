@@ -60,3 +60,19 @@ def test_bernoulli_nll_from_logits_is_finite_where_log_sigmoid_is_not():
     with np.errstate(divide="ignore"):
         naive = mv.log(mv.sigmoid(mv.tensor([-1e4]))).item()
     assert not np.isfinite(naive)  # the reason the stable forms exist
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softplus_fast_path_is_within_a_few_ulp_everywhere(dtype):
+    # NumPy's softplus avoids log1p (a scalar loop) with log(u)·e/(u − 1); compare with long-double logaddexp
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=20000) * 10, rng.normal(size=20000) * 1e-3,
+                        [-700.0, -80.0, -30.0, -1e-30, 0.0, 1e-30, 17.0, 40.0, 700.0]]).astype(dtype)
+    exact = np.logaddexp(0, x.astype(np.longdouble))
+    got = mv.softplus(mv.tensor(x, dtype=dtype)).numpy()
+    assert got.dtype == dtype
+    tiny = np.finfo(dtype).tiny
+    ulps = np.abs(got - exact) / np.maximum(np.abs(exact), tiny) / np.finfo(dtype).eps
+    ulps = ulps[np.abs(exact) > tiny]                      # below the smallest normal both are 0
+    assert ulps.max() < 4, f"softplus is {ulps.max():.1f} ulp off at x = {x[np.argmax(ulps)]}"
+    assert float(mv.softplus(mv.tensor(np.asarray(3.0, dtype=dtype))).numpy()) == pytest.approx(np.logaddexp(0, 3.0))

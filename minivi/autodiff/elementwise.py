@@ -131,9 +131,29 @@ sigmoid = primitive(_sigmoid, "sigmoid")
 defvjp(sigmoid, lambda g, ans, x: g * ans * sigmoid(-x))                  # σ' = σ(x)σ(-x), accurate in both tails
 
 
+def _softplus_np(x):
+    """NumPy's softplus: log1p(e) for e = e^{-|x|} in (0, 1] as log(u)·e/(u − 1), u = 1 + e (Goldberg's
+    trick: the rounding of 1 + e cancels; a few ulp), in place. NumPy's log1p is a scalar loop, 3-5x slower
+    than its vectorised log, and softplus is M2's hottest op."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    u = e + 1.0
+    d = u - 1.0
+    np.log(u, out=u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u *= e
+        u /= d
+    np.copyto(u, e, where=d == 0)                  # e below half an ulp of 1: log1p(e) = e
+    u += np.maximum(x, 0)
+    return u
+
+
 def _softplus(x):
     """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): never overflows (and faster than logaddexp)."""
     xp = xp_of(x)
+    if xp is np and x.ndim and x.dtype.kind == "f":
+        return _softplus_np(x)
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 

