@@ -186,6 +186,21 @@ def test_fit_ssvae_rejects_mismatched_labels():
         fit_ssvae(m, np.zeros((3, 4)), np.array([0, 1]), np.zeros((5, 4)), 1, np.random.default_rng(0), alpha=1.0)
 
 
+
+def test_fit_ssvae_sampled_features_draw_from_the_given_scale():
+    # scale_u: each batch draws x ~ N(x_u, scale²) (M1's posterior, the paper's sampled z1); a wrong shape is named
+    m = _tiny()
+    rng = np.random.default_rng(0)
+    x_u, y_l = np.zeros((5, 4)), np.array([0, 1])
+    with pytest.raises(ValueError, match="scale_u must give one standard deviation"):
+        fit_ssvae(m, x_u[:2], y_l, x_u, 1, rng, alpha=1.0, binarize=None, scale_u=np.ones((5, 1)))
+    seen = []
+    m.loss = lambda xl, yl, xu, *a, **k: seen.append(xu) or (m.dec_out.b.sum() * 0.0, {})
+    fit_ssvae(m, x_u[:2], y_l, x_u, 40, rng, alpha=1.0, binarize=None, batch_size=5, scale_u=np.full((5, 4), 2.0))
+    drawn = np.concatenate([np.asarray(s.numpy() if hasattr(s, "numpy") else s) for s in seen])
+    assert abs(drawn.std() - 2.0) < 0.2 and abs(drawn.mean()) < 0.2   # 800 draws: sd of the sd about 0.05
+
+
 def test_m1m2_decodes_through_m1():
     from minivi.models import DLGM
     from minivi.models.ssvae import M1M2

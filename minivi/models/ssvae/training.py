@@ -43,15 +43,22 @@ def make_baseline(kind, x_dim: int, rng):
 def fit_ssvae(model: M2, x_l: np.ndarray, y_l: np.ndarray, x_u: np.ndarray, epochs: int, rng,
               alpha: float, batch_size: int = 100, batch_size_l: int | None = None, lr: float = 3e-4,
               y_estimator: str = "enumerate", baseline=None, binarize: str | None = "dynamic",
-              evaluate=None, progress: bool | None = None, max_steps: int | None = None) -> History:
+              evaluate=None, progress: bool | None = None, max_steps: int | None = None,
+              scale_l: np.ndarray | None = None, scale_u: np.ndarray | None = None) -> History:
     """Maximise J^α (``M2.loss``): ``epochs`` passes over ``x_u`` in batches of ``batch_size``, each paired
     with ``batch_size_l`` (default min(batch_size, len(x_l))) labelled digits. ``binarize="dynamic"`` draws
     fresh binary pixels from grey levels for both; ``None`` uses the data as given (M1 features).
+    ``scale_l``/``scale_u`` (M1+M2, the paper's sampled z₁): standard deviations of the same shapes as ``x_l``/``x_u``;
+    each batch then draws its data from N(x, scale²), M1's posterior q(z₁ | x), afresh.
     ``baseline`` (for ``y_estimator="score"``): None, "moving_average" or "nvil". Returns the History."""
     y_l = np.asarray(y_l, dtype=np.int64)
     if len(x_l) != len(y_l) or len(x_l) == 0:
         raise ValueError(f"fit_ssvae needs as many labels as labelled digits (at least one), got {len(x_l)} "
                          f"digits and {len(y_l)} labels")
+    for name, scale, data in (("scale_l", scale_l, x_l), ("scale_u", scale_u, x_u)):
+        if scale is not None and np.shape(scale) != np.shape(data):
+            raise ValueError(f"fit_ssvae: {name} must give one standard deviation per entry of the data, shape "
+                             f"{np.shape(data)}, got {np.shape(scale)}")
     bl = make_baseline(baseline, model.x_dim, rng) if isinstance(baseline, (str, type(None))) else baseline
     params = model.parameters() + (bl.parameters() if isinstance(bl, NVILBaseline) else [])
     optimizer = Adam(params, lr=lr)
@@ -64,7 +71,8 @@ def fit_ssvae(model: M2, x_l: np.ndarray, y_l: np.ndarray, x_u: np.ndarray, epoc
             state["order"], state["pos"] = rng.permutation(len(x_l)), 0
         idx = state["order"][state["pos"]:state["pos"] + bs_l]
         state["pos"] += bs_l
-        return x_l[idx], y_l[idx]
+        xl = x_l[idx] if scale_l is None else x_l[idx] + scale_l[idx] * rng.standard_normal(scale_l[idx].shape)
+        return xl, y_l[idx]
 
     def batches(epoch):
         order = rng.permutation(len(x_u))
@@ -72,7 +80,8 @@ def fit_ssvae(model: M2, x_l: np.ndarray, y_l: np.ndarray, x_u: np.ndarray, epoc
         if max_steps is not None:
             n_batches = min(n_batches, max_steps)
         for b in range(n_batches):
-            xu = x_u[order[b * batch_size:(b + 1) * batch_size]]
+            ib = order[b * batch_size:(b + 1) * batch_size]
+            xu = x_u[ib] if scale_u is None else x_u[ib] + scale_u[ib] * rng.standard_normal(scale_u[ib].shape)
             xl, yl = labelled_batch()
             if dynamic:
                 xu = (rng.random(xu.shape) < xu).astype(np.float32)
