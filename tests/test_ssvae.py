@@ -215,3 +215,30 @@ def test_m1m2_decodes_through_m1():
     np.testing.assert_allclose(stacked.generate([1, 2], z), m1.decode(m2.generate([1, 2], z).astype(np.float32)))
     with pytest.raises(ValueError, match="M1's features"):
         M1M2(m1, M2(4, 4, 2, (5,), likelihood="gaussian", rng=mv.default_rng(1)))
+
+
+def test_long_study_runs_end_to_end_in_worker_processes(tmp_path):
+    # the chapter's long study (python -m minivi.models.ssvae.study) on a tiny synthetic set, in 2 spawned processes:
+    # every model, label count, draw and size gets a number in [0, 1], and the record says how it was made
+    from dataclasses import replace
+
+    from minivi.models.ssvae import study
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 30)
+    protos = rng.random((10, 12))
+    x = np.clip(protos[y] + 0.1 * rng.standard_normal((300, 12)), 0, 1).astype(np.float32)
+    cfg = replace(study.SMOKE, m1_hidden=(8,), m1_z=3, m2_hidden=(8,), top_hidden=(8,), top_z=2, max_steps=2,
+                  baseline_epochs=2, labels=(20, 40), seeds=(0, 1), sizes=(0, None), m2_zs=(2, 3), alphas=(1.0, 3.0))
+    res = study.run_study(x, y, x[:50], y[:50], cfg, jobs=2, log=lambda s: None)
+    assert set(res["curve"]) == {20, 40}
+    for row in res["curve"].values():
+        assert set(row) == {"baseline", "M1 + MLP", "M2", "M1+M2"}
+        assert all(len(v) == 2 and all(0 <= e <= 1 for e in v) for v in row.values())
+    pool = len(np.setdiff1d(np.arange(300), np.concatenate(study.draws(y, 10, cfg.seeds))))
+    assert set(res["by_size"]) == {0, pool} and all(len(v) == 2 for v in res["by_size"].values())
+    assert res["validation"]["chosen_alpha"] in cfg.alphas and res["validation"]["chosen_z"] in cfg.m2_zs
+    study.save_record(tmp_path / "r.json", res, cfg, "cmd")
+    rec = study.load_record(tmp_path / "r.json")
+    assert rec["command"] == "cmd" and rec["results"]["curve"]["20"]["M2"] == res["curve"][20]["M2"]
+    assert study.load_record(tmp_path / "missing.json") is None

@@ -141,13 +141,13 @@ def _run(task: tuple) -> tuple:
         val, tr = validation_split(len(x))
         idx = labelled_subset(y[tr], 10, np.random.default_rng(99))
         f = d["features"]
-        top, _ = train_top(f[tr][idx], y[tr][idx], f[tr], cfg, rng, alpha=args)
+        top, _ = train_top(f[tr][idx], y[tr][idx], f[tr], cfg, rng, alpha=args, progress=False)
         return key, error_rate(top.classify(f[val]), y[val])
     if kind == "val_m2":                                   # M2 with z width = args on the validation split
         val, tr = validation_split(len(x))
         idx = labelled_subset(y[tr], 10, np.random.default_rng(99))
         m2, _ = train_m2(x[tr][idx], y[tr][idx], x[tr], replace(cfg, m2_z=args), rng,
-                         paper_alpha(len(tr), len(idx), len(tr) - len(idx)))
+                         paper_alpha(len(tr), len(idx), len(tr) - len(idx)), progress=False)
         return key, error_rate(m2.classify(x[val]), y[val])
     n_l, s = args[:2]
     idx = labelled_subset(y, n_l // 10, np.random.default_rng(s))
@@ -157,11 +157,11 @@ def _run(task: tuple) -> tuple:
         f, ft = d["features"], d["features_test"]
         return key, baseline_error(f[idx], y[idx], ft, yt, cfg, rng)
     if kind == "M2":
-        m2, _ = train_m2(x[idx], y[idx], x, cfg, rng, paper_alpha(len(x), n_l, len(x) - n_l))
+        m2, _ = train_m2(x[idx], y[idx], x, cfg, rng, paper_alpha(len(x), n_l, len(x) - n_l), progress=False)
         return key, error_rate(m2.classify(xt), yt)
     if kind == "M1+M2":
         f, ft = d["features"], d["features_test"]
-        top, _ = train_top(f[idx], y[idx], f, cfg, rng, args[2])
+        top, _ = train_top(f[idx], y[idx], f, cfg, rng, args[2], progress=False)
         return key, error_rate(top.classify(ft), yt)
     if kind == "size":                                     # M1 and M1+M2 with n_u unlabelled digits
         n_u, alpha = args[2], args[3]
@@ -176,7 +176,8 @@ def _run(task: tuple) -> tuple:
         errs = []
         for i in idxs:
             f_u = f[np.concatenate([i, unl])]                          # its labelled digits + the n_u others
-            top, _ = train_top(f[i], y[i], f_u, cfg, rng, alpha, epochs=max(1, top_steps // max(1, len(f_u) // 100)))
+            top, _ = train_top(f[i], y[i], f_u, cfg, rng, alpha, epochs=max(1, top_steps // max(1, len(f_u) // 100)),
+                               progress=False)
             errs.append(error_rate(top.classify(ft), yt))
         return key, errs
     raise ValueError(f"unknown task {kind!r}")
@@ -242,10 +243,10 @@ def machine() -> str:
     return f"{platform.node() or 'unknown host'}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
 
 
-def save_record(path, results: dict, cfg: Config, command: str) -> None:
-    """Write the long study's numbers with the date, the machine and the command that made them."""
+def save_record(path, results: dict, cfg: Config, command: str, data: str = "arrays given to run_study") -> None:
+    """Write the long study's numbers with the date, the machine, the data and the command that made them."""
     record = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
-              "data": str(mv.data.mnist_info()), "command": command, "config": cfg.as_dict(), "results": results}
+              "data": data, "command": command, "config": cfg.as_dict(), "results": results}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(record, indent=1, default=float))
 
@@ -270,8 +271,8 @@ def main(argv=None) -> int:
     if cfg.n_train:
         x, y, xt, yt = x[:cfg.n_train], y[:cfg.n_train], xt[:cfg.n_test], yt[:cfg.n_test]
     results = run_study(x, y, xt, yt, cfg, jobs=a.jobs, log=lambda s: print(s, flush=True))
-    save_record(a.out, results, cfg, COMMAND if not a.smoke else " ".join(["python -m minivi.models.ssvae.study"] +
-                                                                           sys.argv[1:]))
+    command = COMMAND if not a.smoke else " ".join(["python -m minivi.models.ssvae.study"] + sys.argv[1:])
+    save_record(a.out, results, cfg, command, data=str(mv.data.mnist_info()))
     print(f"wrote {a.out} ({results['minutes']:.1f} min)")
     return 0
 
