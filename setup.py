@@ -23,6 +23,9 @@ class build_py_with_course(build_py):
             target.mkdir(parents=True, exist_ok=True)
             for nb in sorted((HERE / folder).glob("[0-9][0-9]_*.ipynb")):
                 shutil.copyfile(nb, target / nb.name)
+            for rec in sorted((HERE / folder).glob("results/*.json")):   # recorded long studies the chapters print
+                (target / "results").mkdir(exist_ok=True)
+                shutil.copyfile(rec, target / "results" / rec.name)
 
 
 setup(cmdclass={"build_py": build_py_with_course})

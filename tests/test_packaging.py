@@ -13,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p.name for p in (REPO / "chapters").glob("[0-9][0-9]_*.ipynb"))
 EXERCISES = sorted(p.name for p in (REPO / "exercises").glob("[0-9][0-9]_*.ipynb"))
+RESULTS = sorted(p.name for p in (REPO / "chapters" / "results").glob("*.json"))   # long studies' records
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def test_the_wheel_ships_chapters_and_exercises(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert CHAPTERS and {f"minivi/course/chapters/{n}" for n in CHAPTERS} <= names
     assert EXERCISES and {f"minivi/course/exercises/{n}" for n in EXERCISES} <= names
+    assert {f"minivi/course/chapters/results/{n}" for n in RESULTS} <= names
     assert not any(n.startswith(("solutions/", "minivi/course/solutions")) for n in names)  # answers stay out
 
 
@@ -50,7 +52,8 @@ def test_an_installed_copy_finds_its_course_and_init_copies_it(wheel, tmp_path):
     res = subprocess.run([sys.executable, "-m", "minivi", "init", "work"], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=60)
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in (tmp_path / "work" / "chapters").iterdir()) == CHAPTERS
+    assert sorted(p.name for p in (tmp_path / "work" / "chapters").glob("*.ipynb")) == CHAPTERS
+    assert sorted(p.name for p in (tmp_path / "work" / "chapters" / "results").glob("*")) == RESULTS
     assert sorted(p.name for p in (tmp_path / "work" / "exercises").iterdir()) == EXERCISES
 
 
@@ -58,7 +61,7 @@ def test_init_keeps_a_learners_work(tmp_path):
     from minivi.course import init_course
 
     first = init_course(tmp_path / "w")
-    assert len(first) == len(CHAPTERS) + len(EXERCISES)
+    assert len(first) == len(CHAPTERS) + len(EXERCISES) + len(RESULTS)
     mine = tmp_path / "w" / "exercises" / EXERCISES[0]
     mine.write_text("my answers")
     assert init_course(tmp_path / "w") == [] and mine.read_text() == "my answers"

@@ -27,7 +27,8 @@ def course_root() -> Path:
 
 
 def init_course(dest: str | Path, force: bool = False) -> list[Path]:
-    """Copy the chapters and exercises into ``dest`` (a learner's working copy); returns the files written.
+    """Copy the chapters (with the long studies' records in ``chapters/results``) and exercises into ``dest``
+    (a learner's working copy); returns the files written.
 
     Existing files are kept unless ``force``: re-running ``init`` never overwrites a learner's work.
     """
@@ -37,8 +38,8 @@ def init_course(dest: str | Path, force: bool = False) -> list[Path]:
     root = course_root()
     written = []
     for folder in FOLDERS:
-        for src in sorted((root / folder).glob("[0-9][0-9]_*.ipynb")):
-            target = dest / folder / src.name
+        for src in sorted((root / folder).glob("[0-9][0-9]_*.ipynb")) + sorted((root / folder).glob("results/*.json")):
+            target = dest / src.relative_to(root)
             if target.exists() and not force:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
