@@ -39,7 +39,7 @@ class Config:
     m1_epochs: int = 40
     m1_lr: float = 1e-3
     m2_hidden: tuple = (256,)
-    m2_z: int = 4                         # chosen on the validation split by the long study (m2_zs)
+    m2_z: int = 16                        # the long study's choice on the validation split (from m2_zs)
     m2_epochs: int = 25
     top_hidden: tuple = (128,)
     top_z: int = 16
