@@ -9,15 +9,18 @@ from typing import Callable
 
 def timeit(fn: Callable[[], object], repeats: int = 7, number: int = 1, warmup: int = 2) -> float:
     """Median seconds per call of ``fn`` over ``repeats`` runs of ``number`` calls each."""
+    _per_call(fn, 1, warmup)
+    return statistics.median(_per_call(fn, number, 0) for _ in range(repeats))
+
+
+def _per_call(fn: Callable[[], object], number: int, warmup: int) -> float:
+    """Seconds per call of ``number`` calls of ``fn``, after ``warmup`` untimed ones."""
     for _ in range(warmup):
         fn()
-    runs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - t0) / number)
-    return statistics.median(runs)
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / max(number, 1)
 
 
 def timeit_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, number: int = 3,
@@ -29,12 +32,7 @@ def timeit_interleaved(fns: dict[str, Callable[[], object]], rounds: int = 15, n
     runs: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            for _ in range(warmup):
-                fn()
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            runs[name].append((time.perf_counter() - t0) / number)
+            runs[name].append(_per_call(fn, number, warmup))
     return {name: statistics.median(r) for name, r in runs.items()}
 
 
@@ -66,15 +64,7 @@ def serve(fns: dict[str, Callable[[], object]], number: int = 5, warmup: int = 3
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        out = {}
-        for name, fn in fns.items():
-            for _ in range(warmup):
-                fn()
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            out[name] = (time.perf_counter() - t0) / number
-        print(json.dumps(out), flush=True)
+        print(json.dumps({name: _per_call(fn, number, warmup) for name, fn in fns.items()}), flush=True)
 
 
 def alternate_processes(workers: dict[str, list[str]], rounds: int = 11) -> dict[str, float]:

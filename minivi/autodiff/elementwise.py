@@ -145,7 +145,7 @@ def _softplus_np(x):
         u *= e
         u /= d
     np.copyto(u, e, where=d == 0)                  # e below half an ulp of 1: log1p(e) = e
-    u += np.maximum(x, 0)
+    u += np.maximum(x, 0, out=d)                   # d's last use: its buffer takes max(x, 0)
     return u
 
 

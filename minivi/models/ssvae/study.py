@@ -62,7 +62,7 @@ class Config:
 
 #: smoke mode (CI), full mode (the chapter, under 20 minutes on 2 cores), the long study (the command above)
 SMOKE = Config(m1_epochs=1, m2_epochs=1, top_epochs=2, baseline_epochs=20, max_steps=4, n_train=1500, n_test=500,
-               m1_hidden=(64,), m2_hidden=(64,), top_hidden=(32,), alphas=(10.0, 30.0), m2_zs=(4, 8), est_epochs=2,
+               m1_hidden=(64,), m2_hidden=(64,), top_hidden=(32,), m2_zs=(4, 8), est_epochs=2,
                sizes=(0, 300, None))
 FULL = Config()
 LONG = Config(m2_epochs=50, top_epochs=150)
@@ -112,9 +112,27 @@ def validation_split(n: int) -> tuple[np.ndarray, np.ndarray]:
     return perm[:k], perm[k:]
 
 
+def validation_error(model: str, data, y, cfg: Config, rng, **kw) -> float:
+    """Validation error of ``model`` ("M2" on pixels, or "M1+M2" on M1's features with ``alpha=``) trained on the
+    rest of the training split with its own 10 labels per class (seed 99), the rest unlabelled."""
+    val, tr = validation_split(len(data))
+    idx = labelled_subset(y[tr], 10, np.random.default_rng(99))
+    d, yt = data[tr], y[tr]
+    if model == "M1+M2":
+        m, _ = train_top(d[idx], yt[idx], d, cfg, rng, **kw)
+    else:
+        m, _ = train_m2(d[idx], yt[idx], d, cfg, rng, paper_alpha(len(tr), len(idx), len(tr) - len(idx)), **kw)
+    return error_rate(m.classify(data[val]), y[val])
+
+
 def draws(labels, per_class: int, seeds) -> list[np.ndarray]:
     """One balanced labelled set per seed: ``labelled_subset(labels, per_class, default_rng(seed))``."""
     return [labelled_subset(labels, per_class, np.random.default_rng(s)) for s in seeds]
+
+
+def unlabelled_pool(labels, seeds) -> np.ndarray:
+    """Indices of the training digits in none of the 100-label draws (section 5 takes its unlabelled ones here)."""
+    return np.setdiff1d(np.arange(len(labels)), np.concatenate(draws(labels, 10, seeds)))
 
 
 def mean_spread(values) -> str:
@@ -138,17 +156,9 @@ def _run(task: tuple) -> tuple:
     d, rng = _DATA, np.random.default_rng(seed)
     x, y, xt, yt = d["x"], d["y"], d["x_test"], d["y_test"]
     if kind == "val_top":                                  # M1+M2 with α = args on the validation split
-        val, tr = validation_split(len(x))
-        idx = labelled_subset(y[tr], 10, np.random.default_rng(99))
-        f = d["features"]
-        top, _ = train_top(f[tr][idx], y[tr][idx], f[tr], cfg, rng, alpha=args, progress=False)
-        return key, error_rate(top.classify(f[val]), y[val])
+        return key, validation_error("M1+M2", d["features"], y, cfg, rng, alpha=args, progress=False)
     if kind == "val_m2":                                   # M2 with z width = args on the validation split
-        val, tr = validation_split(len(x))
-        idx = labelled_subset(y[tr], 10, np.random.default_rng(99))
-        m2, _ = train_m2(x[tr][idx], y[tr][idx], x[tr], replace(cfg, m2_z=args), rng,
-                         paper_alpha(len(tr), len(idx), len(tr) - len(idx)), progress=False)
-        return key, error_rate(m2.classify(x[val]), y[val])
+        return key, validation_error("M2", x, y, replace(cfg, m2_z=args), rng, progress=False)
     n_l, s = args[:2]
     idx = labelled_subset(y, n_l // 10, np.random.default_rng(s))
     if kind == "baseline":
@@ -166,7 +176,7 @@ def _run(task: tuple) -> tuple:
     if kind == "size":                                     # M1 and M1+M2 with n_u unlabelled digits
         n_u, alpha = args[2], args[3]
         idxs = draws(y, 10, cfg.seeds)
-        pool = np.setdiff1d(np.arange(len(x)), np.concatenate(idxs))
+        pool = unlabelled_pool(y, cfg.seeds)
         n_u = len(pool) if n_u is None else min(n_u, len(pool))
         unl = np.random.default_rng(3000 + n_u).choice(pool, n_u, replace=False)
         seen = np.concatenate([np.concatenate(idxs), unl])             # M1's digits at this size
@@ -231,7 +241,7 @@ def run_study(x, y, x_test, y_test, cfg: Config = LONG, jobs: int = 1, seed: int
     res = _map(tasks, data, jobs, log)
     curve = {n_l: {k: [res[k, n_l, s] for s in cfg.seeds] for k in ("baseline", "M1 + MLP", "M2", "M1+M2")}
              for n_l in cfg.labels}
-    pool = len(np.setdiff1d(np.arange(len(x)), np.concatenate(draws(y, 10, cfg.seeds))))
+    pool = len(unlabelled_pool(y, cfg.seeds))
     by_size = {(pool if n is None else n): res["size", n] for n in cfg.sizes}
     return {"validation": {"alpha_top": {str(a): val["alpha", a] for a in cfg.alphas},
                            "m2_z": {str(zz): val["z", zz] for zz in cfg.m2_zs}, "chosen_alpha": alpha, "chosen_z": z},
